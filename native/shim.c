@@ -1,0 +1,180 @@
+/*
+ * shmimg native shim: the few calls whose arguments are kernel structs or
+ * unions (semctl's union semun, shmctl's struct shmid_ds, futex, sigaction).
+ * Every function returns >= 0 on success and -errno on failure, so the
+ * TypeScript side never reads errno after the fact and never guesses a
+ * struct layout: kernel structs are flattened into fixed-width int64 arrays.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* glibc leaves union semun to the caller (semctl(2)). */
+union semun {
+  int val;
+  struct semid_ds *buf;
+  unsigned short *array;
+  struct seminfo *__buf;
+};
+
+/* ---- semaphores ---------------------------------------------------------- */
+
+int shim_sem_getval(int semid, int semnum) {
+  int r = semctl(semid, semnum, GETVAL);
+  return r < 0 ? -errno : r;
+}
+
+int shim_sem_setval(int semid, int semnum, int val) {
+  union semun arg;
+  arg.val = val;
+  return semctl(semid, semnum, SETVAL, arg) < 0 ? -errno : 0;
+}
+
+int shim_sem_rmid(int semid) { return semctl(semid, 0, IPC_RMID) < 0 ? -errno : 0; }
+
+/*
+ * Flattened semid_ds, out[0..7]:
+ * key, uid, cuid, mode, nsems, otime, ctime, (reserved)
+ * Returns the semid (for SEM_STAT with an index) or 0.
+ */
+static int sem_stat_common(int id, int cmd, int64_t *out) {
+  struct semid_ds ds;
+  union semun arg;
+  arg.buf = &ds;
+  int r = semctl(id, 0, cmd, arg);
+  if (r < 0) return -errno;
+  out[0] = (int64_t)(int32_t)ds.sem_perm.__key;
+  out[1] = ds.sem_perm.uid;
+  out[2] = ds.sem_perm.cuid;
+  out[3] = ds.sem_perm.mode & 0777;
+  out[4] = (int64_t)ds.sem_nsems;
+  out[5] = (int64_t)ds.sem_otime;
+  out[6] = (int64_t)ds.sem_ctime;
+  out[7] = 0;
+  return r;
+}
+
+int shim_sem_stat(int semid, int64_t *out) { return sem_stat_common(semid, IPC_STAT, out); }
+
+/* SEM_STAT takes an index into the kernel's table; returns that entry's semid. */
+int shim_sem_stat_index(int index, int64_t *out) { return sem_stat_common(index, SEM_STAT_ANY, out); }
+
+/* Highest used index in the kernel's semaphore table (for SEM_STAT iteration). */
+int shim_sem_maxindex(void) {
+  struct seminfo info;
+  union semun arg;
+  arg.__buf = &info;
+  int r = semctl(0, 0, SEM_INFO, arg);
+  return r < 0 ? -errno : r;
+}
+
+/* ---- shared memory ------------------------------------------------------- */
+
+/*
+ * Flattened shmid_ds, out[0..11]:
+ * key, uid, cuid, mode, segsz, nattch, cpid, lpid, atime, dtime, ctime, (reserved)
+ */
+static int shm_stat_common(int id, int cmd, int64_t *out) {
+  struct shmid_ds ds;
+  int r = shmctl(id, cmd, &ds);
+  if (r < 0) return -errno;
+  out[0] = (int64_t)(int32_t)ds.shm_perm.__key;
+  out[1] = ds.shm_perm.uid;
+  out[2] = ds.shm_perm.cuid;
+  out[3] = ds.shm_perm.mode & 0777;
+  out[4] = (int64_t)ds.shm_segsz;
+  out[5] = (int64_t)ds.shm_nattch;
+  out[6] = ds.shm_cpid;
+  out[7] = ds.shm_lpid;
+  out[8] = (int64_t)ds.shm_atime;
+  out[9] = (int64_t)ds.shm_dtime;
+  out[10] = (int64_t)ds.shm_ctime;
+  out[11] = 0;
+  return r;
+}
+
+int shim_shm_stat(int shmid, int64_t *out) { return shm_stat_common(shmid, IPC_STAT, out); }
+
+int shim_shm_stat_index(int index, int64_t *out) { return shm_stat_common(index, SHM_STAT_ANY, out); }
+
+int shim_shm_maxindex(void) {
+  struct shm_info info;
+  int r = shmctl(0, SHM_INFO, (struct shmid_ds *)&info);
+  return r < 0 ? -errno : r;
+}
+
+int shim_shm_rmid(int shmid) { return shmctl(shmid, IPC_RMID, NULL) < 0 ? -errno : 0; }
+
+/* ---- futex (waits on a 32-bit word inside a shared segment) -------------- */
+
+/*
+ * Sleeps while *addr == expected, at most timeout_us microseconds.
+ * Shared (not FUTEX_PRIVATE) so it works across processes on a SysV segment.
+ * Returns 0 when woken, -EAGAIN if *addr != expected, -ETIMEDOUT, -EINTR.
+ */
+int shim_futex_wait(void *addr, int expected, int timeout_us) {
+  struct timespec ts;
+  ts.tv_sec = timeout_us / 1000000;
+  ts.tv_nsec = (long)(timeout_us % 1000000) * 1000;
+  long r = syscall(SYS_futex, addr, FUTEX_WAIT, expected, &ts, NULL, 0);
+  return r < 0 ? -errno : 0;
+}
+
+/* Wakes up to n waiters; returns how many were woken. */
+int shim_futex_wake(void *addr, int n) {
+  long r = syscall(SYS_futex, addr, FUTEX_WAKE, n, NULL, NULL, 0);
+  return r < 0 ? -errno : (int)r;
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static volatile sig_atomic_t pending_signal = 0;
+
+static void on_signal(int sig) {
+  if (pending_signal == 0) pending_signal = sig;
+}
+
+/*
+ * SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process, without
+ * SA_RESTART, so a blocking read/futex returns EINTR and the stage loop can
+ * detach cleanly. SIGPIPE is ignored: a closed output shows up as EPIPE.
+ */
+int shim_signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
+  if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
+  signal(SIGPIPE, SIG_IGN);
+  return 0;
+}
+
+int shim_signal_pending(void) { return pending_signal; }
+
+/* Ask the kernel to send `sig` to this process when its parent dies. */
+int shim_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig) < 0 ? -errno : 0; }
+
+/* ---- clock --------------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in microseconds: comparable across processes (frame stamps). */
+double shim_now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* ---- sizes the TypeScript side checks against its own constants ---------- */
+int shim_abi_version(void) { return 1; }

@@ -1,0 +1,65 @@
+import { defineCommand } from "citty";
+import { makeSink } from "../formats";
+import { Output } from "../io/output";
+import { openPipeline } from "../pipeline/pipeline";
+import { consume, joinConsumer, leaveConsumer } from "../pipeline/consume";
+import { Eos, EOS_NAMES, P } from "../pipeline/layout";
+import { installSignalFlags } from "../signals";
+import { shim } from "../native/shim";
+import { ShmimgError, Exit } from "../errors";
+import { log } from "../log";
+import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg } from "./shared";
+
+export const outputArgs = {
+  output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
+  "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+} as const;
+
+export const example = "shmimg consume --name cam --output out.shm";
+
+export default defineCommand({
+  meta: {
+    name: "consume",
+    description: "Write processed frames strictly in order; exits after the last frame of the stream.",
+  },
+  args: {
+    ...nameArg,
+    ...outputArgs,
+    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...timeoutArg,
+    ...sharedGroupArg,
+  },
+  run({ args }) {
+    installSignalFlags();
+    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
+    const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
+    let fd = -1;
+    let joined = false;
+    try {
+      const at = joinConsumer(p);
+      joined = true;
+      const outFormat = String(args["out-format"]);
+      const toStdout = !args.output || args.output === "-";
+      if (at.delivered > 0) {
+        if (toStdout) log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
+        else log.info(`consume: resuming pipeline "${p.name}" at frame ${at.delivered}, output offset ${at.offset}`);
+      }
+      fd = outFormat === "png" ? -1 : openOutput(args.output, toStdout ? 0 : at.offset);
+      const sink = makeSink(outFormat, { resumeOffset: at.offset, path: args.output, delivered: at.delivered });
+      const out = new Output(fd, args.output ?? "stdout");
+      const s = consume(p, sink, out, { timeoutS });
+      sink.close();
+      const eos = s.eos;
+      log.info(`consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""}, last seq ${s.lastSeq}, ${s.gaps} seq gaps, waited ${(s.blockedUs / 1e6).toFixed(3)} s`);
+      if (eos !== Eos.OK) {
+        const why = EOS_NAMES[eos] ?? `eos ${eos}`;
+        throw new ShmimgError(`stream incomplete (${why} after seq ${p.f64(P.eosSeq)}): delivered every complete frame, last seq ${s.lastSeq}`, Exit.INCOMPLETE);
+      }
+    } finally {
+      if (joined) leaveConsumer(p);
+      closeFd(fd);
+      p.detach();
+    }
+  },
+});

@@ -1,0 +1,106 @@
+import { defineCommand } from "citty";
+import { InvalidInput } from "../errors";
+import { parseSize } from "../frame/format";
+import { makeSource } from "../formats";
+import { Input } from "../io/input";
+import { openPipeline, type Pipeline } from "../pipeline/pipeline";
+import { createOrRecycle } from "../pipeline/lifecycle";
+import { geometryArgs, ringOptions } from "./init";
+import { libc } from "../native/libc";
+import { shim } from "../native/shim";
+import type { FrameInfo, FrameSource } from "../formats/types";
+import { produce, type WhenFull } from "../pipeline/produce";
+import { installSignalFlags } from "../signals";
+import { log } from "../log";
+import { EXIT_CODES, closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg } from "./shared";
+
+export const inputArgs = {
+  input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
+  "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+  size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
+  "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
+  "when-full": { type: "string", description: "When the raw ring is full: block (wait), drop (skip the frame, counted), fail (stop, exit 3).", default: "block", valueHint: "MODE" },
+  fps: { type: "string", description: "Publish at most this many frames per second (a paced live source); 0 = as fast as possible.", default: "0", valueHint: "N" },
+} as const;
+
+export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
+  const size = args.size ? parseSize(String(args.size)) : undefined;
+  if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
+  const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
+  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined });
+}
+
+export function whenFull(v: unknown): WhenFull {
+  if (v === "block" || v === "drop" || v === "fail") return v;
+  throw new InvalidInput(`--when-full "${String(v)}" is not one of block, drop, fail`);
+}
+
+export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";
+
+export default defineCommand({
+  meta: {
+    name: "produce",
+    description: "Read frames and publish them into a pipeline's raw ring; marks end-of-stream at EOF.",
+  },
+  args: {
+    ...nameArg,
+    ...inputArgs,
+    ...timeoutArg,
+    ...sharedGroupArg,
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
+    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
+    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...geometryArgs,
+  },
+  run({ args }) {
+    installSignalFlags();
+    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    const mode = whenFull(args["when-full"]);
+    const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
+    const fps = num(args.fps, "fps", 0, 1e6, false);
+    const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
+    let p: Pipeline | undefined;
+    try {
+      let source = sourceFor(args, fd);
+      if (args.create) {
+        const first = source.next();
+        p = createOrRecycle(ringOptions(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
+        const msg = new TextEncoder().encode("created\n");
+        libc.write(1, msg, msg.length);
+        source = new PeekedSource(source, first);
+      } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
+      const s = produce(p, source, { whenFull: mode, timeoutS, fps });
+      log.info(`produce: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
+    } finally {
+      closeFd(fd);
+      p?.detach();
+    }
+  },
+});
+
+/** A source whose first header was already read (run sizes the rings from it). */
+class PeekedSource implements FrameSource {
+  private pending: boolean;
+  constructor(
+    private readonly inner: FrameSource,
+    private readonly first: FrameInfo | null,
+  ) {
+    this.pending = first !== null;
+  }
+  get name(): string {
+    return this.inner.name;
+  }
+  next(): FrameInfo | null {
+    if (this.pending) {
+      this.pending = false;
+      return this.first;
+    }
+    return this.first === null ? null : this.inner.next();
+  }
+  readPayload(addr: number, view: Uint8Array): void {
+    this.inner.readPayload(addr, view);
+  }
+  skipPayload(): void {
+    this.inner.skipPayload();
+  }
+}

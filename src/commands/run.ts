@@ -1,0 +1,75 @@
+import { defineCommand } from "citty";
+import { InvalidInput } from "../errors";
+import { parseChain } from "../ops/chain";
+import { checkName } from "../pipeline/pipeline";
+import { runPipeline, type RunReport } from "../pipeline/supervisor";
+import { log } from "../log";
+import { inputArgs, whenFull } from "./produce";
+import { outputArgs } from "./consume";
+import { geometryArgs } from "./init";
+import { EXIT_CODES, jsonArg, num, timeoutArg } from "./shared";
+
+/** Turns parsed args back into flags for a child stage. */
+function pass(args: Record<string, unknown>, names: string[]): string[] {
+  const out: string[] = [];
+  for (const n of names) {
+    const v = args[n];
+    if (v === undefined || v === false || v === "") continue;
+    out.push(`--${n}`);
+    if (v !== true) out.push(String(v));
+  }
+  return out;
+}
+
+export function summary(r: RunReport, op: string, workers: number): string {
+  const per = Object.values(r.perWorker).join(" ");
+  const fps = r.framesOut / Math.max(r.wallS, 1e-9);
+  return (
+    `run: ${r.framesIn} frames in, ${r.framesOut} out through "${op}" with ${workers} workers [${per}] in ${r.wallS.toFixed(3)} s: ` +
+    `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${r.restarts} restarts; ` +
+    `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
+  );
+}
+
+export const example = "shmimg gen --count 1000 --size 640x480 | shmimg run --workers 2 --op grayscale,blur > out.shm";
+
+export default defineCommand({
+  meta: {
+    name: "run",
+    description: "Create a pipeline, run producer, N workers and consumer as separate processes, report, remove everything.",
+  },
+  args: {
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`).", default: "identity", valueHint: "CHAIN" },
+    workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
+    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    ...inputArgs,
+    ...outputArgs,
+    ...geometryArgs,
+    ...timeoutArg,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const workers = num(args.workers, "workers", 1, 32);
+    parseChain(args.op); // fail fast on a bad chain, before any process starts
+    whenFull(args["when-full"]);
+    num(args.timeout, "timeout", 0, 1e9, false);
+    const name = checkName(args.name ?? `run-${process.pid}`);
+    if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
+    const r = await runPipeline({
+      name,
+      workers,
+      op: args.op,
+      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      consumerArgs: pass(args, ["output", "out-format"]),
+      stageArgs: pass(args, ["timeout"]),
+      progress: !!process.stderr.isTTY,
+    });
+    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+    if (args.json) {
+      const text = JSON.stringify(r) + "\n";
+      (args.output && args.output !== "-" ? process.stdout : process.stderr).write(text);
+    }
+    log.info(summary(r, args.op, workers));
+    process.exitCode = r.code;
+  },
+});

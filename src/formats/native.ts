@@ -1,0 +1,121 @@
+/**
+ * The native stream format: per frame a 32-byte little-endian header, then
+ * the payload (exactly width * height * bytes-per-pixel, or the yuv420p size).
+ *
+ *   off size field
+ *    0   4   magic    "SHMF" (0x464D4853)
+ *    4   2   version  1
+ *    6   2   header   32 (header bytes)
+ *    8   4   width    1..16384
+ *   12   4   height   1..16384
+ *   16   4   format   1 gray8, 2 rgb24, 3 rgba32, 4 yuv420p
+ *   20   4   length   payload bytes, must equal payloadBytes(width, height, format)
+ *   24   8   seq      frame sequence number (u64, < 2^53)
+ */
+import { ptr } from "bun:ffi";
+import { MAX_DIMENSION, formatName, isFormat, payloadBytes, type Format } from "../frame/format";
+import { InvalidInput, PartialFrame } from "../errors";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output } from "./types";
+import { MAX_IOV } from "../io/output";
+
+export const NATIVE_MAGIC = 0x464d4853;
+export const NATIVE_VERSION = 1;
+export const NATIVE_HEADER = 32;
+
+/** Encodes a header into dst at off. */
+export function encodeHeader(dst: Uint8Array, off: number, f: { w: number; h: number; fmt: number; seq: number; len: number }): void {
+  const v = new DataView(dst.buffer, dst.byteOffset + off, NATIVE_HEADER);
+  v.setUint32(0, NATIVE_MAGIC, true);
+  v.setUint16(4, NATIVE_VERSION, true);
+  v.setUint16(6, NATIVE_HEADER, true);
+  v.setUint32(8, f.w, true);
+  v.setUint32(12, f.h, true);
+  v.setUint32(16, f.fmt, true);
+  v.setUint32(20, f.len, true);
+  v.setBigUint64(24, BigInt(f.seq), true);
+}
+
+/**
+ * Decodes and validates a header; `index` is the frame's position in the
+ * stream (used in messages when the seq field itself is not trustworthy).
+ */
+export function decodeHeader(src: Uint8Array, off: number, index: number, into: FrameInfo): FrameInfo {
+  const v = new DataView(src.buffer, src.byteOffset + off, NATIVE_HEADER);
+  const where = `native frame #${index}`;
+  const magic = v.getUint32(0, true);
+  if (magic !== NATIVE_MAGIC) throw new InvalidInput(`${where}: field magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x${NATIVE_MAGIC.toString(16)} ("SHMF"); the input is not a shmimg native stream (use --in-format) or is out of sync`);
+  const version = v.getUint16(4, true);
+  if (version !== NATIVE_VERSION) throw new InvalidInput(`${where}: field version is ${version}, expected ${NATIVE_VERSION}`);
+  const hdr = v.getUint16(6, true);
+  if (hdr !== NATIVE_HEADER) throw new InvalidInput(`${where}: field header is ${hdr}, expected ${NATIVE_HEADER}`);
+  const seqBig = v.getBigUint64(24, true);
+  if (seqBig > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidInput(`${where}: field seq ${seqBig} exceeds 2^53-1`);
+  const seq = Number(seqBig);
+  const at = `native frame seq ${seq} (#${index})`;
+  const w = v.getUint32(8, true);
+  const h = v.getUint32(12, true);
+  if (w < 1 || w > MAX_DIMENSION) throw new InvalidInput(`${at}: field width is ${w}, allowed 1..${MAX_DIMENSION}`);
+  if (h < 1 || h > MAX_DIMENSION) throw new InvalidInput(`${at}: field height is ${h}, allowed 1..${MAX_DIMENSION}`);
+  const fmt = v.getUint32(16, true);
+  if (!isFormat(fmt)) throw new InvalidInput(`${at}: field format is ${fmt}, expected 1 gray8, 2 rgb24, 3 rgba32 or 4 yuv420p`);
+  const len = v.getUint32(20, true);
+  const want = payloadBytes(w, h, fmt);
+  if (len !== want) throw new InvalidInput(`${at}: field length is ${len}, but ${w}x${h} ${formatName(fmt)} needs ${want} bytes`);
+  into.w = w;
+  into.h = h;
+  into.fmt = fmt as Format;
+  into.seq = seq;
+  into.len = len;
+  return into;
+}
+
+export class NativeSource implements FrameSource {
+  readonly name = "native";
+  private readonly info: FrameInfo = { w: 0, h: 0, fmt: 1, seq: 0, len: 0 };
+  private index = 0;
+
+  constructor(private readonly input: Input) {}
+
+  next(): FrameInfo | null {
+    const got = this.input.want(NATIVE_HEADER);
+    if (got === 0) return null;
+    if (got < NATIVE_HEADER) throw new PartialFrame(`partial frame at seq ${this.index}: expected ${NATIVE_HEADER} header bytes, got ${got} (native)`);
+    decodeHeader(this.input.bytes, this.input.offset, this.index, this.info);
+    this.input.skip(NATIVE_HEADER);
+    this.index++;
+    return this.info;
+  }
+
+  readPayload(addr: number): void {
+    const got = this.input.readInto(addr, this.info.len);
+    if (got < this.info.len) throw new PartialFrame(`partial frame at seq ${this.info.seq}: expected ${this.info.len} bytes, got ${got} (native payload)`);
+  }
+
+  skipPayload(): void {
+    const got = this.input.discard(this.info.len);
+    if (got < this.info.len) throw new PartialFrame(`partial frame at seq ${this.info.seq}: expected ${this.info.len} bytes, got ${got} (native payload)`);
+  }
+}
+
+export class NativeSink implements FrameSink {
+  readonly name = "native";
+  readonly iovs = 2;
+  private readonly headers = new Uint8Array(NATIVE_HEADER * MAX_IOV);
+  private readonly headersAddr = ptr(this.headers);
+  private used = 0;
+
+  add(out: Output, info: FrameInfo, addr: number): number {
+    const off = this.used * NATIVE_HEADER;
+    this.used++;
+    encodeHeader(this.headers, off, info);
+    out.add(this.headersAddr + off, NATIVE_HEADER);
+    out.add(addr, info.len);
+    return NATIVE_HEADER + info.len;
+  }
+
+  flushed(): void {
+    this.used = 0;
+  }
+
+  close(): void {}
+}

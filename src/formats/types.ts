@@ -1,0 +1,72 @@
+/**
+ * Frame sources (input formats) and sinks (output formats). A source parses
+ * headers from a buffered Input and reads payloads straight into a ring slot;
+ * a sink queues each frame's bytes as iovecs on an Output (header from its own
+ * memory, payload straight from the slot).
+ */
+import type { Format } from "../frame/format";
+import type { Input } from "../io/input";
+import type { Output } from "../io/output";
+
+/** One frame's description. Sources reuse one object: copy fields you keep. */
+export interface FrameInfo {
+  w: number;
+  h: number;
+  fmt: Format;
+  /** The frame's seq: from the stream where it carries one, else its index. */
+  seq: number;
+  /** Payload bytes in the ring format = payloadBytes(w, h, fmt). */
+  len: number;
+}
+
+export interface FrameSource {
+  /** Format name for messages ("native", "pnm", ...). */
+  readonly name: string;
+  /**
+   * Parses the next frame header. Returns null at a clean end of input (no
+   * byte of a new frame). Throws InvalidInput (exit 2) for a malformed header
+   * and PartialFrame (exit 3) when the input ends inside one; messages name
+   * the format, the frame index/seq and the field.
+   */
+  next(): FrameInfo | null;
+  /** Reads the announced frame's payload into the slot at addr (view = same memory). Throws PartialFrame when short. */
+  readPayload(addr: number, view: Uint8Array): void;
+  /** Skips the announced frame's payload (--when-full drop). */
+  skipPayload(): void;
+}
+
+export interface FrameSink {
+  readonly name: string;
+  /**
+   * Queues one frame on `out` (or writes it elsewhere, e.g. a PNG file) and
+   * returns the number of bytes it queued. Header memory must stay valid
+   * until out.flush(); `iovs` tells how many iovecs it may need at most.
+   */
+  add(out: Output, info: FrameInfo, addr: number, view: Uint8Array): number;
+  /** Maximum iovecs add() uses for one frame. */
+  readonly iovs: number;
+  /** Called after out.flush() wrote the queued frames (sinks may reuse header memory). */
+  flushed(): void;
+  /** Called once at the end (e.g. to close files). */
+  close(): void;
+}
+
+export interface SourceOptions {
+  input: Input;
+  /** For headerless formats: geometry from the command line. */
+  size?: { w: number; h: number };
+  pixFmt?: string;
+  /** For file-based formats (png): the --input argument. */
+  path?: string;
+}
+
+export interface SinkOptions {
+  /** Resuming into an existing output at this byte offset (consume restart). */
+  resumeOffset: number;
+  /** For file-based formats (png): the --output directory. */
+  path?: string;
+  /** Frames already delivered (file-based sinks number files from here). */
+  delivered: number;
+}
+
+export type { Input, Output };

@@ -1,0 +1,280 @@
+/**
+ * y4m: YUV4MPEG2, as `ffmpeg -f yuv4mpegpipe` writes and reads it.
+ *
+ *   stream header: "YUV4MPEG2" then space-separated tags, then "\n":
+ *       W<width> H<height> F<num>:<den> I<p|t|b|m|?> A<num>:<den> C<colorspace> X<anything>
+ *       (any order; W and H required; unknown tags ignored; X tags kept in `xtags`)
+ *   per frame:     "FRAME" [" " parameters] "\n", then the planes, no padding.
+ *
+ * Colorspaces (C tag; none = 420jpeg):
+ *   420jpeg, 420mpeg2, 420paldv, 420  -> yuv420p (Y w*h, U and V ceil(w/2)*ceil(h/2)), read straight into the slot
+ *   mono                              -> gray8 (Y plane only), straight into the slot
+ *   444                               -> rgb24: the three w*h planes are read into a scratch buffer
+ *                                        (allocated once per stream) and converted with BT.601
+ *                                        limited range (convert.ts); there is no yuv444 ring format
+ *   anything else (422, 411, 444alpha, mono16, 420p10, ...) -> InvalidInput
+ * FRAME parameters are ignored (ffmpeg ignores them too). seq = frame index.
+ *
+ * Output: "YUV4MPEG2 W<w> H<h> F25:1 Ip A1:1 C<c>\n" once (not again when
+ * resuming, resumeOffset > 0), then "FRAME\n" + planes per frame:
+ *   yuv420p -> C420jpeg (as is), gray8 -> Cmono (as is),
+ *   rgb24 / rgba32 -> C444 XCOLORRANGE=LIMITED, converted (BT.601 limited, full chroma
+ *   resolution, alpha dropped) into per-frame scratch memory kept until flushed().
+ * The frame rate and aspect ratio are not carried through the pipeline, so
+ * the output always says F25:1 A1:1 Ip. All frames must have the first
+ * frame's size and format (a y4m stream has one geometry) or the sink throws.
+ */
+import { ptr } from "bun:ffi";
+import { InvalidInput, PartialFrame } from "../errors";
+import { Format, MAX_DIMENSION, formatName, payloadBytes } from "../frame/format";
+import { ScratchPool, rgbToYuv444p, yuv444pToRgb24 } from "./convert";
+import { showByte } from "./pnm";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions } from "./types";
+
+const MAGIC = "YUV4MPEG2";
+const HEADER_MAX = 4096;
+const FRAME_LF = Uint8Array.from("FRAME\n", (c) => c.charCodeAt(0));
+
+/** Stream-header values, as parsed (public for messages and tests). */
+export interface Y4mParams {
+  w: number;
+  h: number;
+  /** The C tag's value ("420jpeg" when absent). */
+  colorspace: string;
+  /** F, I, A tag values as written ("" when absent). */
+  rate: string;
+  interlace: string;
+  aspect: string;
+  /** X tags, without the leading X. */
+  xtags: string[];
+}
+
+export class Y4mSource implements FrameSource {
+  readonly name = "y4m";
+  private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.yuv420p, seq: 0, len: 0 };
+  private index = 0;
+  /** The stream header, once read. */
+  params: Y4mParams | null = null;
+  /** Bytes of one frame's planes in the stream. */
+  private streamLen = 0;
+  /** C444: scratch for the planes (allocated once when the header is read). */
+  private scratch: Uint8Array | null = null;
+  private scratchAddr = 0;
+
+  constructor(private readonly input: Input) {}
+
+  /** Reads the stream header line (the first call only). Returns false on an empty input. */
+  private header(): boolean {
+    const input = this.input;
+    const line: number[] = [];
+    for (;;) {
+      const c = input.byte();
+      if (c < 0) {
+        if (line.length === 0) return false;
+        throw new PartialFrame(`partial frame at seq 0: the input ended inside the y4m stream header after ${line.length} bytes; the stream is truncated`);
+      }
+      if (c === 10) break;
+      line.push(c);
+      if (line.length === MAGIC.length && String.fromCharCode(...line) !== MAGIC) {
+        throw new InvalidInput(`y4m stream header (before frame #0): field magic is ${JSON.stringify(String.fromCharCode(...line))}, expected "YUV4MPEG2"; the input is not a y4m stream (use --in-format)`);
+      }
+      if (line.length > HEADER_MAX) throw new InvalidInput(`y4m stream header (before frame #0): longer than ${HEADER_MAX} bytes without a newline; the input is not a y4m stream`);
+    }
+    const text = String.fromCharCode(...line);
+    if (!text.startsWith(MAGIC) || (text.length > MAGIC.length && text[MAGIC.length] !== " ")) {
+      throw new InvalidInput(`y4m stream header (before frame #0): field magic: the line ${JSON.stringify(text.slice(0, 40))} does not start with "YUV4MPEG2 "; the input is not a y4m stream`);
+    }
+    const p: Y4mParams = { w: -1, h: -1, colorspace: "420jpeg", rate: "", interlace: "", aspect: "", xtags: [] };
+    const where = "y4m stream header (before frame #0)";
+    for (const tag of text.slice(MAGIC.length).split(" ")) {
+      if (tag === "") continue;
+      const v = tag.slice(1);
+      switch (tag[0]) {
+        case "W":
+        case "H": {
+          const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
+          if (!(n >= 1 && n <= MAX_DIMENSION)) throw new InvalidInput(`${where}: field ${tag[0]} is ${JSON.stringify(v)}, expected an integer 1..${MAX_DIMENSION}`);
+          if (tag[0] === "W") p.w = n;
+          else p.h = n;
+          break;
+        }
+        case "C":
+          p.colorspace = v;
+          break;
+        case "F":
+          p.rate = v;
+          break;
+        case "I":
+          p.interlace = v;
+          break;
+        case "A":
+          p.aspect = v;
+          break;
+        case "X":
+          p.xtags.push(v);
+          break;
+        default:
+          break; // unknown tags are ignored, as the spec asks
+      }
+    }
+    if (p.w < 0) throw new InvalidInput(`${where}: field W (width) is missing`);
+    if (p.h < 0) throw new InvalidInput(`${where}: field H (height) is missing`);
+    const info = this.info;
+    info.w = p.w;
+    info.h = p.h;
+    switch (p.colorspace) {
+      case "420jpeg":
+      case "420mpeg2":
+      case "420paldv":
+      case "420":
+        info.fmt = Format.yuv420p;
+        this.streamLen = payloadBytes(p.w, p.h, Format.yuv420p);
+        break;
+      case "mono":
+        info.fmt = Format.gray8;
+        this.streamLen = p.w * p.h;
+        break;
+      case "444":
+        info.fmt = Format.rgb24;
+        this.streamLen = 3 * p.w * p.h;
+        this.scratch = new Uint8Array(this.streamLen);
+        this.scratchAddr = ptr(this.scratch);
+        break;
+      default:
+        throw new InvalidInput(
+          `${where}: field C (colorspace) "${p.colorspace}" is not supported (420jpeg, 420mpeg2, 420paldv, 420, mono, 444); convert with ffmpeg -pix_fmt yuv420p`,
+        );
+    }
+    info.len = payloadBytes(p.w, p.h, info.fmt);
+    this.params = p;
+    return true;
+  }
+
+  next(): FrameInfo | null {
+    if (this.params === null && !this.header()) return null;
+    const input = this.input;
+    // Fast path: a plain "FRAME\n" line, checked in the input buffer.
+    const have = input.want(6);
+    if (have === 0) return null;
+    const b = input.bytes;
+    const o = input.offset;
+    if (have === 6 && b[o] === 70 && b[o + 1] === 82 && b[o + 2] === 65 && b[o + 3] === 77 && b[o + 4] === 69 && b[o + 5] === 10) {
+      input.skip(6);
+    } else {
+      this.frameLine();
+    }
+    this.info.seq = this.index++;
+    return this.info;
+  }
+
+  /** Slow path: "FRAME" + optional parameters up to "\n", or an error showing the line. */
+  private frameLine(): void {
+    const input = this.input;
+    let n = 0;
+    const seen: number[] = [];
+    for (;;) {
+      const c = input.byte();
+      if (c < 0) {
+        throw new PartialFrame(`partial frame at seq ${this.index}: the input ended inside the y4m FRAME line after ${n} bytes; the stream is truncated`);
+      }
+      if (seen.length < 24) seen.push(c);
+      const ok = n < 5 ? c === FRAME_LF[n] : n === 5 ? c === 10 || c === 32 : true;
+      if (!ok) {
+        for (let i = 0; i < 16 && seen.length < 24; i++) {
+          const d = input.byte();
+          if (d < 0 || d === 10) break;
+          seen.push(d);
+        }
+        const shown = JSON.stringify(String.fromCharCode(...seen.map((x) => (x >= 32 && x < 127 ? x : 63))));
+        throw new InvalidInput(
+          `y4m frame #${this.index}: bad FRAME line ${shown} (${showByte(c)} at byte ${n}; expected "FRAME" [parameters] "\\n"); ` +
+            `the previous frame was not ${this.streamLen} bytes (${this.info.w}x${this.info.h} C${this.params!.colorspace}) or the stream is corrupt`,
+        );
+      }
+      n++;
+      if (c === 10) return;
+      if (n > 4096) throw new InvalidInput(`y4m frame #${this.index}: FRAME line longer than 4096 bytes`);
+    }
+  }
+
+  private short(got: number): never {
+    throw new PartialFrame(
+      `partial frame at seq ${this.info.seq}: expected ${this.streamLen} bytes, got ${got} (y4m payload of ${this.info.w}x${this.info.h} C${this.params!.colorspace})`,
+    );
+  }
+
+  readPayload(addr: number, view: Uint8Array): void {
+    if (this.scratch === null) {
+      const got = this.input.readInto(addr, this.streamLen);
+      if (got < this.streamLen) this.short(got);
+      return;
+    }
+    const got = this.input.readInto(this.scratchAddr, this.streamLen);
+    if (got < this.streamLen) this.short(got);
+    yuv444pToRgb24(this.scratch, this.info.w, this.info.h, view);
+  }
+
+  skipPayload(): void {
+    const got = this.input.discard(this.streamLen);
+    if (got < this.streamLen) this.short(got);
+  }
+}
+
+export class Y4mSink implements FrameSink {
+  readonly name = "y4m";
+  readonly iovs = 3;
+  private readonly frameAddr = ptr(FRAME_LF);
+  private header: Uint8Array | null = null;
+  private headerAddr = 0;
+  private headerQueued: boolean;
+  private w = 0;
+  private h = 0;
+  private fmt = 0;
+  private count = 0;
+  private readonly scratch = new ScratchPool();
+
+  constructor(private readonly opts: SinkOptions) {
+    // Resuming: the stream header is already in the output.
+    this.headerQueued = opts.resumeOffset > 0;
+  }
+
+  add(out: Output, info: FrameInfo, addr: number, view: Uint8Array): number {
+    const index = this.opts.delivered + this.count++;
+    if (this.fmt === 0) {
+      this.w = info.w;
+      this.h = info.h;
+      this.fmt = info.fmt;
+      const c = info.fmt === Format.yuv420p ? "C420jpeg XYSCSS=420JPEG" : info.fmt === Format.gray8 ? "Cmono" : "C444 XYSCSS=444 XCOLORRANGE=LIMITED";
+      this.header = Uint8Array.from(`YUV4MPEG2 W${info.w} H${info.h} F25:1 Ip A1:1 ${c}\n`, (ch) => ch.charCodeAt(0));
+      this.headerAddr = ptr(this.header);
+    } else if (info.w !== this.w || info.h !== this.h || info.fmt !== this.fmt) {
+      throw new InvalidInput(
+        `y4m output frame #${index} (seq ${info.seq}): field geometry ${info.w}x${info.h} ${formatName(info.fmt)} differs from the stream's ${this.w}x${this.h} ${formatName(this.fmt)}; ` +
+          `a y4m stream has one frame size and format: use --out-format pnm, png or native, or make every frame the same size`,
+      );
+    }
+    let n = 0;
+    if (!this.headerQueued) {
+      out.add(this.headerAddr, this.header!.length);
+      n += this.header!.length;
+      this.headerQueued = true;
+    }
+    out.add(this.frameAddr, FRAME_LF.length);
+    n += FRAME_LF.length;
+    if (info.fmt === Format.rgb24 || info.fmt === Format.rgba32) {
+      const len = 3 * info.w * info.h;
+      this.scratch.take(len);
+      rgbToYuv444p(view, info.w, info.h, info.fmt === Format.rgb24 ? 3 : 4, this.scratch.view);
+      out.add(this.scratch.addr, len);
+      return n + len;
+    }
+    out.add(addr, info.len);
+    return n + info.len;
+  }
+
+  flushed(): void {
+    this.scratch.reset();
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,16 @@
+/**
+ * Logging: consola on stderr (stdout carries frames and --json). ERROR lines
+ * are printed by the top level in the exact form `ERROR: ...`.
+ */
+import { createConsola } from "consola";
+
+export const log = createConsola({
+  stdout: process.stderr,
+  stderr: process.stderr,
+  level: process.env.SHMIMG_QUIET ? 1 : 3,
+  formatOptions: { date: false, colors: false, compact: true },
+});
+
+export function printError(message: string): void {
+  process.stderr.write(`ERROR: ${message.replace(/\n/g, " ")}\n`);
+}

@@ -1,0 +1,159 @@
+/**
+ * Op chains: parsing "grayscale,blur,threshold:128" and running the ops in order
+ * through two grow-only ping-pong buffers.
+ */
+import { InvalidInput } from "../errors";
+import { payloadBytes, type Geometry } from "../frame/format";
+import { copyBytes } from "./buffers";
+import { ALIASES, OP_DEFS, findOpDef } from "./registry";
+import type { Op } from "./types";
+
+const ELEMENT = /^([A-Za-z][A-Za-z0-9]*)(?:\s*[:=]\s*(.*))?$/;
+
+/**
+ * Parses a comma-separated op chain. Each element is `name`, `name:arg` or
+ * `name=arg` (surrounding whitespace ignored, names case-insensitive).
+ * An empty or all-blank spec is the empty chain (identity). Throws InvalidInput
+ * naming the bad element and its position.
+ */
+export function parseChain(spec: string): Op[] {
+  if (spec.trim() === "") return [];
+  const parts = spec.split(",");
+  return parts.map((raw, i) => {
+    const where = parts.length > 1 ? ` (element ${i + 1} of "${spec}")` : "";
+    const el = raw.trim();
+    if (el === "") throw new InvalidInput(`empty op${where}; remove the extra comma`);
+    const m = ELEMENT.exec(el);
+    if (m === null) throw new InvalidInput(`malformed op "${el}"${where}; write name, name:arg or name=arg`);
+    let name = m[1].toLowerCase();
+    let arg = m[2];
+    if (name === "rotate") {
+      // rotate:90 / rotate:180 / rotate:270 spell rotate90 / rotate180 / rotate270
+      const deg = arg?.trim();
+      if (deg !== "90" && deg !== "180" && deg !== "270") {
+        throw new InvalidInput(`op "${el}"${where}: rotate takes 90, 180 or 270 (clockwise), e.g. "rotate90"`);
+      }
+      name = `rotate${deg}`;
+      arg = undefined;
+    }
+    const def = findOpDef(name);
+    if (def === undefined) throw new InvalidInput(`unknown op "${m[1]}"${where}; ${suggest(name)}`);
+    try {
+      return def.create(arg);
+    } catch (e) {
+      if (e instanceof InvalidInput && where !== "") throw new InvalidInput(e.message + where);
+      throw e;
+    }
+  });
+}
+
+/** "did you mean" for an unknown op name, else the list of ops. */
+function suggest(name: string): string {
+  const names = [...OP_DEFS.map((d) => d.name), ...Object.keys(ALIASES)];
+  let best = "";
+  let bestD = Infinity;
+  for (const n of names) {
+    const d = n.startsWith(name) || name.startsWith(n) ? 1 : editDistance(name, n);
+    if (d < bestD) {
+      bestD = d;
+      best = ALIASES[n] ?? n;
+    }
+  }
+  const list = `known ops: ${OP_DEFS.map((d) => d.name).join(", ")} (see "shmimg ops")`;
+  return bestD <= 2 ? `did you mean "${best}"? ${list}` : list;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * A sequence of ops run frame after frame. Geometries are computed (and every
+ * step validated) once per distinct input geometry; intermediates live in two
+ * buffers allocated on first use and grown only when a larger frame arrives.
+ */
+export class Chain {
+  /** Canonical spec: the op names joined by ","; "" for the empty chain. */
+  readonly spec: string;
+  private readonly ops: readonly Op[];
+  /** The ops actually run: identity steps are dropped (they only copy). */
+  private readonly run: readonly Op[];
+  private a = new Uint8Array(0);
+  private b = new Uint8Array(0);
+  private cachedIn: Geometry | null = null;
+  /** geometry before step i of `run` at [i], output at [run.length]; frozen. */
+  private runGeoms: Geometry[] = [];
+
+  constructor(ops: Op[]) {
+    this.ops = [...ops];
+    this.run = this.ops.filter((op) => op.name !== "identity");
+    this.spec = this.ops.map((op) => op.name).join(",");
+  }
+
+  /** Output geometry of the whole chain; throws InvalidInput at the first step that refuses its input. */
+  out(g: Geometry): Geometry {
+    const geoms = this.geometries(g);
+    const o = geoms[geoms.length - 1];
+    return { w: o.w, h: o.h, fmt: o.fmt };
+  }
+
+  /**
+   * Runs every op: src (payload of g) -> dst (payload of the returned geometry).
+   * A one-op chain writes straight into dst; an empty (or all-identity) chain copies.
+   * The returned geometry object is cached and frozen: do not mutate it.
+   */
+  apply(src: Uint8Array, g: Geometry, dst: Uint8Array): Geometry {
+    const geoms = this.geometries(g);
+    const run = this.run;
+    const n = run.length;
+    if (n === 0) {
+      copyBytes(src, dst, payloadBytes(g.w, g.h, g.fmt));
+      return geoms[0];
+    }
+    let from = src;
+    for (let i = 0; i < n; i++) {
+      const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
+      run[i].apply(from, geoms[i], to, geoms[i + 1]);
+      from = to;
+    }
+    return geoms[n];
+  }
+
+  /** Per-step geometries for input g (cached for the last distinct input geometry). */
+  private geometries(g: Geometry): Geometry[] {
+    const c = this.cachedIn;
+    if (c !== null && c.w === g.w && c.h === g.h && c.fmt === g.fmt) return this.runGeoms;
+    // Validate every op (identity included) in order, so errors name the first bad step.
+    let cur: Geometry = { w: g.w, h: g.h, fmt: g.fmt };
+    if (this.ops.length === 0) {
+      // Still reject nonsense geometry for the empty chain, via identity's own checks.
+      cur = findOpDef("identity")!.create(undefined).out(cur);
+    }
+    const geoms: Geometry[] = [Object.freeze(cur)];
+    for (const op of this.ops) {
+      cur = op.out(cur);
+      if (op.name !== "identity") geoms.push(Object.freeze({ w: cur.w, h: cur.h, fmt: cur.fmt }));
+    }
+    // Grow the ping-pong buffers for the intermediates (outputs of all steps but the last).
+    let needA = 0;
+    let needB = 0;
+    for (let i = 1; i < geoms.length - 1; i++) {
+      const bytes = payloadBytes(geoms[i].w, geoms[i].h, geoms[i].fmt);
+      if ((i - 1) % 2 === 0) needA = Math.max(needA, bytes);
+      else needB = Math.max(needB, bytes);
+    }
+    if (this.a.length < needA) this.a = new Uint8Array(needA);
+    if (this.b.length < needB) this.b = new Uint8Array(needB);
+    this.cachedIn = Object.freeze({ w: g.w, h: g.h, fmt: g.fmt });
+    this.runGeoms = geoms;
+    return geoms;
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The shared layout: the one place that defines every byte of both segments.
+ *
+ *  RAW SEGMENT (key base+0): frames from the producer, plus the control block
+ *  +--------------------------------------------------------------------------+
+ *  | 0    line 0  common header  magic "SHMG", version, kind=1, creator pid,   |
+ *  |              uid, slots K, slot bytes, stride, max geometry, offsets      |
+ *  | 64   line 1  pipeline name (NUL-terminated UTF-8, <= 63 bytes)            |
+ *  | 128  line 2  PRODUCER line  (written by the producer only)                |
+ *  | 192  line 3  CONSUMER line  (written by the consumer only)                |
+ *  | 256  line 4  event RAW_FREED  gen, sleepers   (producer sleeps here)      |
+ *  | 320  line 5  event WORK       gen, sleepers   (workers sleep here)        |
+ *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
+ *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
+ *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
+ *  | 576  worker table: 32 entries x 64 B (each written by its worker only)    |
+ *  | 2624 raw slot table: K entries x 64 B                                     |
+ *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
+ *  +--------------------------------------------------------------------------+
+ *
+ *  PROCESSED SEGMENT (key base+1): results from the workers
+ *  +--------------------------------------------------------------------------+
+ *  | 0    line 0  common header  (kind=2, same K)                              |
+ *  | 64   line 1  pipeline name                                                |
+ *  | 128  processed slot table: K entries x 64 B                               |
+ *  | page-aligned payload: K slots x stride                                    |
+ *  +--------------------------------------------------------------------------+
+ *
+ *  SEMAPHORE SET (key base+2), 4 semaphores:
+ *    0 LOCK       binary lock for recovery, taken with SEM_UNDO (dies with holder)
+ *    1 PRODUCERS  live producers (0/1), +1 with SEM_UNDO on attach
+ *    2 WORKERS    live workers,         +1 with SEM_UNDO on attach
+ *    3 CONSUMERS  live consumers (0/1), +1 with SEM_UNDO on attach
+ *  The kernel undoes the +1 when a stage exits or is killed, so these counts
+ *  are exact even after kill -9; "is any worker alive?" is one GETVAL.
+ *
+ * SLOT ENTRY (64 B, both tables)
+ *   0 state word  i32  = owner_pid * 16 + STATE (one CAS claims and names the owner)
+ *   4 attempts    u32  times this frame was handed out again after its worker died
+ *   8 n           f64  ring sequence number (dense: 0, 1, 2, ... in input order)
+ *  16 seq         f64  the frame's own seq (from the input; gaps when frames are dropped)
+ *  24 w, 28 h, 32 format, 36 payload length (u32)
+ *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
+ *
+ * Frame n always lives in raw slot n % K and its result in processed slot n % K.
+ *
+ * RAW SLOT STATES                   PROCESSED SLOT STATES
+ *   FREE ──producer──> WRITING(pid)   FREE ──worker──> WRITING(pid)
+ *   WRITING ─────────> READY          WRITING ───────> DONE
+ *   READY ──worker CAS─> CLAIMED(pid) DONE ──consumer, after output written──> FREE
+ *   CLAIMED ─after processed DONE─> FREE
+ *
+ * INVARIANTS
+ *  I1 Only the producer writes a raw slot, and only in FREE -> WRITING -> READY;
+ *     a worker reads a raw slot only while it holds it CLAIMED.
+ *  I2 A worker claims raw frame n only if processed slot n % K is FREE, so a
+ *     worker never waits while it holds a frame (no hold-and-wait, no deadlock).
+ *  I3 A worker frees raw slot n only after processed slot n % K is DONE with n:
+ *     the producer can never overwrite a frame whose result is not committed.
+ *  I4 The consumer delivers processed slots strictly in n order (delivered
+ *     cursor), records n and the output byte offset only after the write
+ *     succeeded, then frees the slot. Nothing is delivered twice or skipped.
+ *  I5 A slot whose owner pid is dead (kill -9) is recovered under LOCK:
+ *     raw CLAIMED(dead): processed DONE for the same n -> raw FREE (result kept),
+ *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
+ *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
+ *  I6 Every number read from shared memory is bounds-checked before use
+ *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *
+ * MEMORY ORDERING
+ *  All state words and cursors are accessed with JS Atomics (sequentially
+ *  consistent; on x86-64 a store is a plain MOV + fence-free ordering by TSO,
+ *  CAS is LOCK CMPXCHG). Payload and slot fields are written with plain stores
+ *  *before* the state store that publishes them (release) and read *after*
+ *  the state load that observed the publication (acquire). Each publishing
+ *  store says in a comment which load it pairs with.
+ *
+ * WHY FUTEX FOR WAITING, SEMAPHORES FOR MEMBERSHIP
+ *  A sleeping stage waits on an event word with FUTEX_WAIT (the kernel
+ *  re-checks the word atomically, so no wake-up is lost and nothing
+ *  accumulates the way semaphore tokens do); a publisher calls FUTEX_WAKE only
+ *  when the event's sleeper count is non-zero, so an awake pipeline makes no
+ *  syscall per frame. SysV semaphores carry what must survive kill -9: SEM_UNDO
+ *  gives exact live-stage counts and a lock that is released by the kernel.
+ */
+
+/** "SHMG" little-endian. */
+export const MAGIC = 0x474d4853;
+export const LAYOUT_VERSION = 1;
+export const KIND_RAW = 1;
+export const KIND_PROCESSED = 2;
+
+export const LINE = 64;
+export const PAGE = 4096;
+export const MAX_NAME_BYTES = 63;
+export const MAX_WORKERS = 32;
+export const MAX_SLOTS = 1024;
+
+// ---- line 0: common header (written once by the creator, magic last) ----
+export const H = {
+  magic: 0, // u32
+  version: 4, // u32
+  kind: 8, // u32
+  headerBytes: 12, // u32: offset of the slot table
+  creatorPid: 16, // u32
+  creatorUid: 20, // u32
+  slots: 24, // u32 K
+  slotBytes: 28, // u32 payload capacity of one slot
+  stride: 32, // u32 distance between slot payloads (multiple of 64)
+  maxW: 36, // u32
+  maxH: 40, // u32
+  maxFormat: 44, // u32
+  payloadOff: 48, // u32 (page-aligned)
+  maxAttempts: 52, // u32 deaths of a worker on one frame before the run fails
+  segBytes: 56, // f64 total bytes of this segment
+  name: 64, // line 1: name, NUL-terminated
+} as const;
+
+// ---- line 2: producer (only the producer writes; recovery writes eos if it died) ----
+export const P = {
+  head: 128, // f64 frames published (next n)
+  pid: 136, // i32 producer pid (0 = never started)
+  eos: 140, // i32 Eos code, 0 while streaming (Atomics)
+  start: 144, // f64 producer start time (from /proc/pid/stat) for pid-reuse checks
+  dropped: 152, // f64 frames dropped (--when-full drop)
+  blockedUs: 160, // f64 time spent waiting for a free raw slot
+  bytesIn: 168, // f64 payload bytes published
+  eosSeq: 176, // f64 seq named by the eos reason (partial frame's seq)
+  lastSeq: 184, // f64 seq of the last published frame
+} as const;
+
+// ---- line 3: consumer (only the consumer writes) ----
+export const C = {
+  pid: 208, // i32 consumer pid
+  resumes: 212, // i32 times a consumer resumed this pipeline
+  start: 216, // f64 consumer start time
+  blockedUs: 232, // f64 time spent waiting for the next frame
+  bytesOut: 240, // f64 payload bytes delivered
+  firstStampUs: 248, // f64 when the first frame was published (for rates)
+} as const;
+
+// ---- lines 4-6: events; gen is the futex word, sleepers counts waiters ----
+export const EV_RAW_FREED = 256;
+export const EV_WORK = 320;
+export const EV_DONE = 384;
+export const EV_GEN = 0; // i32 offset inside an event line
+export const EV_SLEEPERS = 4; // i32
+
+// ---- line 7: recovery (written only while holding the LOCK semaphore) ----
+export const R = {
+  redone: 448, // f64 frames handed out again after a worker died
+  recoveries: 456, // f64 dead owners found
+  abort: 464, // i32 Abort code (Atomics); non-zero stops every stage
+  abortSeq: 468, // i32 unused padding
+  abortSeqF: 472, // f64 seq of the frame that caused the abort
+  runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
+} as const;
+
+// ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
+// The consumer writes copy (gen + 1) % 2 = {delivered, offset, lastSeq}, then
+// stores gen + 1: a consumer killed between any two stores leaves the previous
+// record intact, so "frames delivered" and "bytes written" never disagree.
+export const D = {
+  gen: 512, // i32 (Atomics): which copy is current = gen % 2
+  copy0: 520, // 3 x f64: delivered (next n), output offset, last seq (-1 = none)
+  copy1: 544,
+} as const;
+
+// ---- worker table ----
+export const WORKERS_OFF = 576;
+export const W = {
+  pid: 0, // i32 (0 = free entry)
+  start: 8, // f64 start time for pid-reuse checks
+  frames: 16, // f64 frames committed
+  busyUs: 24, // f64 time inside op kernels
+  waitUs: 32, // f64 time waiting for work
+  attachedUs: 40, // f64 CLOCK_MONOTONIC when it attached
+  bytes: 48, // f64 output bytes committed
+} as const;
+
+export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+export const PROC_SLOT_TABLE = 128;
+
+// ---- slot entry ----
+export const S = {
+  state: 0, // i32 pid*16 + state
+  attempts: 4, // u32
+  n: 8, // f64
+  seq: 16, // f64
+  w: 24, // u32
+  h: 28, // u32
+  fmt: 32, // u32
+  len: 36, // u32
+  stamp: 40, // f64
+} as const;
+
+export const State = {
+  FREE: 0,
+  WRITING: 1,
+  READY: 2,
+  CLAIMED: 3,
+  DONE: 4,
+  POISONED: 5,
+} as const;
+export const STATE_NAMES = ["FREE", "WRITING", "READY", "CLAIMED", "DONE", "POISONED"];
+
+export function packState(state: number, pid: number): number {
+  return pid * 16 + state;
+}
+export function stateOf(word: number): number {
+  return word & 15;
+}
+export function ownerOf(word: number): number {
+  return word >>> 4;
+}
+
+/** End-of-stream codes in P.eos. */
+export const Eos = {
+  NONE: 0,
+  OK: 1, // input ended cleanly
+  PARTIAL: 2, // input ended inside a frame (exit 3)
+  INVALID: 3, // producer rejected a frame (exit 2)
+  PRODUCER_DIED: 4, // producer vanished (exit 3)
+  FULL: 5, // --when-full fail hit a full ring (exit 3)
+  INTERRUPTED: 6, // producer stopped by a signal (exit 3 for the consumer)
+} as const;
+export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted"];
+
+/** Abort codes in R.abort. */
+export const Abort = {
+  NONE: 0,
+  POISONED: 1, // a frame killed its worker maxAttempts times
+  SUPERVISOR: 2, // run is stopping the pipeline
+  OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
+} as const;
+
+export const Sem = { LOCK: 0, PRODUCERS: 1, WORKERS: 2, CONSUMERS: 3, COUNT: 4 } as const;
+
+export function alignUp(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+export interface SegmentGeometry {
+  slots: number;
+  slotBytes: number;
+  stride: number;
+  payloadOff: number;
+  segBytes: number;
+}
+
+/** Byte geometry of a segment of `kind` with K slots of `slotBytes` each. */
+export function segmentGeometry(kind: number, slots: number, slotBytes: number): SegmentGeometry {
+  const table = kind === KIND_RAW ? RAW_SLOT_TABLE : PROC_SLOT_TABLE;
+  const stride = alignUp(Math.max(slotBytes, 1), LINE);
+  const payloadOff = alignUp(table + slots * LINE, PAGE);
+  return { slots, slotBytes, stride, payloadOff, segBytes: payloadOff + slots * stride };
+}
+
+export function slotTableOf(kind: number): number {
+  return kind === KIND_RAW ? RAW_SLOT_TABLE : PROC_SLOT_TABLE;
+}

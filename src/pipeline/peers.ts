@@ -1,0 +1,87 @@
+/**
+ * What a waiting stage does on every tick: signals, the abort flag, crash
+ * recovery, one-line notices when a peer role has nobody alive, and the
+ * --timeout for peers that are alive but silent.
+ */
+import { log as consola } from "../log";
+import { shim } from "../native/shim";
+import { checkSignals } from "../signals";
+import { ShmimgError, Exit } from "../errors";
+import { recover } from "./recovery";
+import { liveCount } from "./sems";
+import { Abort, C, Eos, P, R, Sem } from "./layout";
+import type { Pipeline } from "./pipeline";
+
+export class StageFailed extends ShmimgError {
+  constructor(message: string) {
+    super(message, Exit.STAGE_FAILED);
+  }
+}
+
+export function abortMessage(p: Pipeline): string | undefined {
+  const a = p.i32(R.abort);
+  if (a === Abort.NONE) return undefined;
+  const seq = p.f64(R.abortSeqF);
+  if (a === Abort.POISONED) return `frame seq ${seq} killed its worker ${p.maxAttempts} times; giving up on the stream`;
+  if (a === Abort.OP_FAILED) return `a worker could not process frame seq ${seq}; see its error above`;
+  return "the pipeline was stopped by its supervisor";
+}
+
+export class Peers {
+  private lastProgress = shim.shim_now_us();
+  private lastRecovery = 0;
+  private saidNoWorkers = false;
+  private saidNoConsumer = false;
+  redone = 0;
+
+  constructor(
+    readonly p: Pipeline,
+    readonly role: "producer" | "worker" | "consumer",
+    readonly timeoutS = 0,
+  ) {}
+
+  /** Call when the stage made progress (resets the --timeout clock). */
+  progress(): void {
+    this.lastProgress = shim.shim_now_us();
+  }
+
+  /** Cheap check for busy loops: recovers at most every 250 ms. */
+  busyTick(): void {
+    const now = shim.shim_now_us();
+    if (now - this.lastRecovery > 250_000) this.recoverNow(now);
+  }
+
+  private recoverNow(now: number): void {
+    this.lastRecovery = now;
+    const r = recover(this.p);
+    if (r.redone) {
+      this.redone += r.redone;
+      consola.warn(`${this.role}: a worker died holding ${r.redone} frame(s); handed them to another worker`);
+    }
+    if (r.producerDied) consola.warn(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
+  }
+
+  /** Called by Event.waitFor while this stage waits for `what`. */
+  tick(what: string): void {
+    checkSignals();
+    const msg = abortMessage(this.p);
+    if (msg) throw new StageFailed(msg);
+    const now = shim.shim_now_us();
+    this.recoverNow(now);
+    const p = this.p;
+    const eos = p.i32(P.eos);
+    if (this.role !== "worker") {
+      const noWorkers = liveCount(p.semid, Sem.WORKERS) === 0 && (eos === Eos.NONE || p.delivered() < p.f64(P.head));
+      if (noWorkers && !this.saidNoWorkers) consola.warn(`${this.role}: no worker is alive in pipeline "${p.name}"; waiting for \`shmimg work --name ${p.name} --op ...\``);
+      this.saidNoWorkers = noWorkers;
+    }
+    if (this.role !== "consumer") {
+      const noConsumer = p.i32(C.pid) !== 0 && liveCount(p.semid, Sem.CONSUMERS) === 0;
+      if (noConsumer && !this.saidNoConsumer)
+        consola.warn(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
+      this.saidNoConsumer = noConsumer;
+    }
+    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)
+      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${what} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+  }
+}

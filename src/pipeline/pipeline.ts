@@ -1,0 +1,286 @@
+/**
+ * A pipeline = raw segment + processed segment + semaphore set, found by name.
+ * create() makes all three (IPC_EXCL, 0600) and removes what it made if any
+ * step fails; open() attaches and validates all three. Field accessors here
+ * are the only code that turns layout offsets into typed-array indices.
+ */
+import { shim, shmStat } from "../native/shim";
+import { errnoName } from "../native/libc";
+import { ShmimgError, Exit, InvalidInput } from "../errors";
+import { keysFor, hexKey, NAME_RE, type Keys } from "./keys";
+import { attachSegment, createSegment, Segment } from "./segment";
+import { createSems, openSems } from "./sems";
+import { Event } from "./sync";
+import {
+  D,
+  P,
+  EV_DONE,
+  EV_RAW_FREED,
+  EV_WORK,
+  H,
+  KIND_PROCESSED,
+  KIND_RAW,
+  LINE,
+  MAX_SLOTS,
+  MAX_WORKERS,
+  S,
+  WORKERS_OFF,
+} from "./layout";
+import { payloadBytes, type Format } from "../frame/format";
+
+export interface CreateOptions {
+  name: string;
+  slots: number;
+  maxW: number;
+  maxH: number;
+  maxFormat: Format;
+  /** Payload capacity of a processed slot (>= what the op chain produces). */
+  procSlotBytes?: number;
+  maxAttempts?: number;
+}
+
+export function checkName(name: string): string {
+  if (!NAME_RE.test(name)) throw new InvalidInput(`--name "${name}" is not a valid pipeline name: use 1-63 characters from A-Z a-z 0-9 . _ -`);
+  return name;
+}
+
+/** Slot count chosen when --slots is not given: ~32 MiB per ring, 4..64 slots. */
+export function autoSlots(slotBytes: number): number {
+  return Math.max(4, Math.min(64, Math.floor((32 << 20) / Math.max(slotBytes, 1))));
+}
+
+export class Pipeline {
+  readonly K: number;
+  readonly rawFreed: Event;
+  readonly work: Event;
+  readonly done: Event;
+  /** Slot payload views, created once (no per-frame allocation). */
+  readonly rawViews: Uint8Array[];
+  readonly procViews: Uint8Array[];
+
+  constructor(
+    readonly name: string,
+    readonly keys: Keys,
+    readonly raw: Segment,
+    readonly proc: Segment,
+    readonly semid: number,
+  ) {
+    this.K = raw.slots;
+    this.rawFreed = new Event(raw, EV_RAW_FREED);
+    this.work = new Event(raw, EV_WORK);
+    this.done = new Event(raw, EV_DONE);
+    this.rawViews = Array.from({ length: this.K }, (_, i) => raw.payloadView(i));
+    this.procViews = Array.from({ length: this.K }, (_, i) => proc.payloadView(i));
+  }
+
+  // ---- header ----
+  get maxAttempts(): number {
+    return this.raw.u32[H.maxAttempts >> 2]!;
+  }
+  get creatorPid(): number {
+    return this.raw.u32[H.creatorPid >> 2]!;
+  }
+  get rawSlotBytes(): number {
+    return this.raw.geo.slotBytes;
+  }
+  get procSlotBytes(): number {
+    return this.proc.geo.slotBytes;
+  }
+  maxGeometry(): { w: number; h: number; fmt: number } {
+    const u = this.raw.u32;
+    return { w: u[H.maxW >> 2]!, h: u[H.maxH >> 2]!, fmt: u[H.maxFormat >> 2]! };
+  }
+
+  // ---- control fields (offsets from layout.ts) ----
+  i32(off: number): number {
+    return Atomics.load(this.raw.i32, off >> 2);
+  }
+  setI32(off: number, v: number): void {
+    Atomics.store(this.raw.i32, off >> 2, v);
+  }
+  casI32(off: number, from: number, to: number): boolean {
+    return Atomics.compareExchange(this.raw.i32, off >> 2, from, to) === from;
+  }
+  f64(off: number): number {
+    return this.raw.f64[off >> 3]!;
+  }
+  setF64(off: number, v: number): void {
+    this.raw.f64[off >> 3] = v;
+  }
+
+  // ---- slots: seg is this.raw or this.proc ----
+  slotBase(seg: Segment, i: number): number {
+    return seg.slotTable + i * LINE;
+  }
+  state(seg: Segment, i: number): number {
+    return Atomics.load(seg.i32, (seg.slotTable + i * LINE) >> 2);
+  }
+  setState(seg: Segment, i: number, word: number): void {
+    Atomics.store(seg.i32, (seg.slotTable + i * LINE) >> 2, word);
+  }
+  casState(seg: Segment, i: number, from: number, to: number): boolean {
+    return Atomics.compareExchange(seg.i32, (seg.slotTable + i * LINE) >> 2, from, to) === from;
+  }
+  slotF64(seg: Segment, i: number, field: number): number {
+    return seg.f64[(seg.slotTable + i * LINE + field) >> 3]!;
+  }
+  setSlotF64(seg: Segment, i: number, field: number, v: number): void {
+    seg.f64[(seg.slotTable + i * LINE + field) >> 3] = v;
+  }
+  slotU32(seg: Segment, i: number, field: number): number {
+    return seg.u32[(seg.slotTable + i * LINE + field) >> 2]!;
+  }
+  setSlotU32(seg: Segment, i: number, field: number, v: number): void {
+    seg.u32[(seg.slotTable + i * LINE + field) >> 2] = v;
+  }
+
+  /**
+   * Reads and bounds-checks a slot's frame description (I6). Throws
+   * InvalidInput naming the segment, slot and field when anything is off.
+   */
+  slotFrame(seg: Segment, i: number, into: SlotFrame): SlotFrame {
+    const n = this.slotF64(seg, i, S.n);
+    const w = this.slotU32(seg, i, S.w);
+    const h = this.slotU32(seg, i, S.h);
+    const fmt = this.slotU32(seg, i, S.fmt);
+    const len = this.slotU32(seg, i, S.len);
+    const bad = (what: string) =>
+      new InvalidInput(`corrupt ${seg === this.raw ? "raw" : "processed"} slot ${i} in pipeline "${this.name}" (shmid ${seg.shmid}): ${what}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
+    if (!Number.isInteger(n) || n < 0 || n % this.K !== i) throw bad(`field n=${n} does not belong to slot ${i} of ${this.K}`);
+    if (w < 1 || h < 1 || w > 16384 || h > 16384) throw bad(`field size ${w}x${h} out of range`);
+    if (fmt < 1 || fmt > 4) throw bad(`field format ${fmt} unknown`);
+    if (len !== payloadBytes(w, h, fmt as Format)) throw bad(`field length ${len} does not match ${w}x${h} format ${fmt}`);
+    if (len > seg.geo.slotBytes) throw bad(`field length ${len} exceeds the slot size ${seg.geo.slotBytes}`);
+    const seq = this.slotF64(seg, i, S.seq);
+    if (!Number.isInteger(seq) || seq < 0) throw bad(`field seq=${seq} is not a frame number`);
+    into.n = n;
+    into.w = w;
+    into.h = h;
+    into.fmt = fmt as Format;
+    into.len = len;
+    into.seq = seq;
+    into.stamp = this.slotF64(seg, i, S.stamp);
+    return into;
+  }
+
+  // ---- delivery record (see D in layout.ts) ----
+  delivery(): Delivery {
+    const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
+    const f = this.raw.f64;
+    return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]! };
+  }
+  delivered(): number {
+    const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
+    return this.raw.f64[base]!;
+  }
+  /** Crash-atomic: writes the spare copy, then flips gen (the publishing store). */
+  recordDelivery(delivered: number, offset: number, lastSeq: number): void {
+    const gen = Atomics.load(this.raw.i32, D.gen >> 2);
+    const base = ((gen + 1) & 1 ? D.copy1 : D.copy0) >> 3;
+    const f = this.raw.f64;
+    f[base] = delivered;
+    f[base + 1] = offset;
+    f[base + 2] = lastSeq;
+    Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
+  }
+
+  // ---- worker table ----
+  workerBase(j: number): number {
+    return WORKERS_OFF + j * LINE;
+  }
+
+  /** Wakes every sleeper (on eos, abort, recovery). */
+  postAll(): void {
+    this.rawFreed.post();
+    this.work.post();
+    this.done.post();
+  }
+
+  detach(): void {
+    this.raw.detach();
+    this.proc.detach();
+  }
+}
+
+export interface Delivery {
+  delivered: number;
+  offset: number;
+  lastSeq: number;
+}
+
+export interface SlotFrame {
+  n: number;
+  w: number;
+  h: number;
+  fmt: Format;
+  len: number;
+  seq: number;
+  stamp: number;
+}
+
+export function newSlotFrame(): SlotFrame {
+  return { n: 0, w: 0, h: 0, fmt: 1, len: 0, seq: 0, stamp: 0 };
+}
+
+export function createPipeline(o: CreateOptions): Pipeline {
+  checkName(o.name);
+  if (!Number.isInteger(o.slots) || o.slots < 2 || o.slots > MAX_SLOTS) throw new InvalidInput(`--slots ${o.slots} is outside 2..${MAX_SLOTS}`);
+  const uid = process.getuid!();
+  const keys = keysFor(o.name, uid);
+  const rawBytes = payloadBytes(o.maxW, o.maxH, o.maxFormat);
+  const procBytes = Math.max(o.procSlotBytes ?? rawBytes, 1);
+  const common = { name: o.name, slots: o.slots, maxW: o.maxW, maxH: o.maxH, maxFormat: o.maxFormat, maxAttempts: o.maxAttempts ?? 3 };
+  const made: (() => void)[] = [];
+  try {
+    const semid = createSems(keys.sems, o.name);
+    made.push(() => shim.shim_sem_rmid(semid));
+    const raw = createSegment(keys.raw, { ...common, kind: KIND_RAW, slotBytes: rawBytes });
+    made.push(() => {
+      raw.detach();
+      shim.shim_shm_rmid(raw.shmid);
+    });
+    const proc = createSegment(keys.processed, { ...common, kind: KIND_PROCESSED, slotBytes: procBytes });
+    made.push(() => {
+      proc.detach();
+      shim.shim_shm_rmid(proc.shmid);
+    });
+    const p = new Pipeline(o.name, keys, raw, proc, semid);
+    p.recordDelivery(0, 0, -1);
+    p.setF64(P.lastSeq, -1);
+    return p;
+  } catch (e) {
+    for (const undo of made.reverse()) undo();
+    throw e;
+  }
+}
+
+export interface OpenOptions {
+  sharedGroup?: boolean;
+}
+
+export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
+  checkName(name);
+  const keys = keysFor(name, process.getuid!());
+  const semid = openSems(keys.sems, name);
+  const raw = attachSegment(keys.raw, { name, kind: KIND_RAW, sharedGroup: o.sharedGroup });
+  let proc: Segment;
+  try {
+    proc = attachSegment(keys.processed, { name, kind: KIND_PROCESSED, sharedGroup: o.sharedGroup });
+  } catch (e) {
+    raw.detach();
+    throw e;
+  }
+  if (proc.slots !== raw.slots) {
+    raw.detach();
+    proc.detach();
+    throw new InvalidInput(`pipeline "${name}": raw segment (key ${hexKey(keys.raw)}) has ${raw.slots} slots but processed (key ${hexKey(keys.processed)}) has ${proc.slots}; the objects do not belong together. Run \`shmimg clean --name ${name}\`.`);
+  }
+  return new Pipeline(name, keys, raw, proc, semid);
+}
+
+export function describeShmError(shmid: number): string {
+  const st = shmStat(shmid);
+  return typeof st === "number" ? errnoName(st) : `nattch ${st.nattch}`;
+}
+
+export { ShmimgError, Exit, MAX_WORKERS };

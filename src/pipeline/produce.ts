@@ -1,0 +1,146 @@
+/**
+ * The producer: reads frames from a source and publishes them in the raw ring.
+ * Frame n goes to raw slot n % K: wait FREE -> WRITING(pid) -> payload read
+ * straight into the slot -> READY -> head = n + 1 -> post WORK.
+ */
+import { log as consola } from "../log";
+import { shim } from "../native/shim";
+import { errnoName } from "../native/libc";
+import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../errors";
+import { formatName } from "../frame/format";
+import { Interrupted } from "../signals";
+import { Eos, P, packState, S, Sem, State, stateOf } from "./layout";
+import { joinRole, leaveRole } from "./sems";
+import { Peers } from "./peers";
+import { selfStartTime } from "./proc";
+import type { Pipeline } from "./pipeline";
+import type { FrameSource } from "../formats/types";
+
+export type WhenFull = "block" | "drop" | "fail";
+
+export interface ProduceOptions {
+  whenFull: WhenFull;
+  timeoutS: number;
+  /** Pace frames at this many per second (0 = as fast as possible). */
+  fps?: number;
+}
+
+export interface ProduceStats {
+  frames: number;
+  dropped: number;
+  bytes: number;
+  blockedUs: number;
+  eos: number;
+}
+
+export function produce(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats {
+  const r = joinRole(p.semid, Sem.PRODUCERS, true);
+  if (r < 0) {
+    throw new ShmimgError(
+      r === -11
+        ? `pipeline "${p.name}" already has a live producer (pid ${p.i32(P.pid)}); only one producer may feed a pipeline`
+        : `semop(semid=${p.semid}, PRODUCERS +1 SEM_UNDO) failed: ${errnoName(r)}`,
+      Exit.INVALID,
+    );
+  }
+  try {
+    if (p.i32(P.pid) !== 0 || p.f64(P.head) !== 0)
+      throw new InvalidInput(`pipeline "${p.name}" already received a stream (${p.f64(P.head)} frames, producer pid ${p.i32(P.pid)}); create a new pipeline for a new stream (\`shmimg clean --name ${p.name}\` then init)`);
+    p.setF64(P.start, selfStartTime());
+    p.setI32(P.pid, process.pid);
+    return loop(p, source, o);
+  } finally {
+    leaveRole(p.semid, Sem.PRODUCERS);
+  }
+}
+
+function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats {
+  const { raw, K } = p;
+  const peers = new Peers(p, "producer", o.timeoutS);
+  const me = packState(State.WRITING, process.pid);
+  const slotBytes = p.rawSlotBytes;
+  const max = p.maxGeometry();
+  let n = 0;
+  let frames = 0;
+  let dropped = 0;
+  let bytes = 0;
+  let blockedUs = 0;
+  let i = 0;
+  const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
+  const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
+  const paceUs = o.fps ? 1e6 / o.fps : 0;
+  const t0 = shim.shim_now_us();
+  let eos: number = Eos.OK;
+  let failure: unknown;
+  try {
+    for (;;) {
+      const info = source.next();
+      if (info === null) break;
+      if (info.len > slotBytes)
+        throw new InvalidInput(
+          `frame seq ${info.seq}: ${info.w}x${info.h} ${formatName(info.fmt)} is ${info.len} bytes, larger than a raw slot (${slotBytes} bytes, pipeline "${p.name}" made for ${max.w}x${max.h} ${formatName(max.fmt)}); re-create it with a larger --max-size / --max-format`,
+        );
+      i = n % K;
+      if (!slotFree()) {
+        if (o.whenFull === "drop") {
+          source.skipPayload();
+          dropped++;
+          p.setF64(P.dropped, dropped);
+          continue;
+        }
+        if (o.whenFull === "fail") {
+          eos = Eos.FULL;
+          p.setF64(P.eosSeq, info.seq);
+          throw new ShmimgError(`raw ring full at frame seq ${info.seq} (--when-full fail): the ${K} slots are all in use; use --when-full block or drop, more --slots, or more workers`, Exit.INCOMPLETE);
+        }
+        const w0 = shim.shim_now_us();
+        p.rawFreed.waitFor(slotFree, tick);
+        blockedUs += shim.shim_now_us() - w0;
+        p.setF64(P.blockedUs, blockedUs);
+      }
+      // FREE -> WRITING(me): only the producer leaves FREE, so a plain store is enough.
+      p.setState(raw, i, me);
+      p.setSlotF64(raw, i, S.n, n);
+      p.setSlotF64(raw, i, S.seq, info.seq);
+      p.setSlotU32(raw, i, S.w, info.w);
+      p.setSlotU32(raw, i, S.h, info.h);
+      p.setSlotU32(raw, i, S.fmt, info.fmt);
+      p.setSlotU32(raw, i, S.len, info.len);
+      p.setSlotU32(raw, i, S.attempts, 0);
+      try {
+        source.readPayload(raw.payloadAddr(i), p.rawViews[i]!);
+      } catch (e) {
+        p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
+        throw e;
+      }
+      if (paceUs) {
+        const due = t0 + (frames + 1) * paceUs;
+        while (shim.shim_now_us() < due) {}
+      }
+      p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
+      // Publishes the frame: pairs with the state load in the workers' claim scan.
+      p.setState(raw, i, State.READY);
+      n++;
+      p.setF64(P.head, n);
+      p.setF64(P.lastSeq, info.seq);
+      frames++;
+      bytes += info.len;
+      p.setF64(P.bytesIn, bytes);
+      p.work.post();
+      peers.progress();
+      peers.busyTick();
+    }
+  } catch (e) {
+    failure = e;
+    if (e instanceof PartialFrame) eos = Eos.PARTIAL;
+    else if (e instanceof Interrupted) eos = Eos.INTERRUPTED;
+    else if (eos === Eos.OK) eos = Eos.INVALID;
+    if (eos !== Eos.FULL) p.setF64(P.eosSeq, p.f64(P.lastSeq));
+  }
+  // End of stream: head is final before eos is set (pairs with the eos loads in work/consume).
+  p.casI32(P.eos, Eos.NONE, eos);
+  p.postAll();
+  if (failure) throw failure;
+  if (dropped) consola.warn(`producer: dropped ${dropped} frame(s) because the ring was full (--when-full drop)`);
+  return { frames, dropped, bytes, blockedUs, eos };
+}

@@ -1,0 +1,119 @@
+/**
+ * Finding dead owners and giving their work back (invariant I5).
+ *
+ * Any stage may run recover(): workers, producer and consumer all do, on
+ * every wait tick and every ~250 ms while busy, so a frame held by a killed
+ * worker is handed out again within a second even if every other worker is
+ * busy. A cheap scan without the lock looks for owners that are gone; only
+ * then the LOCK semaphore (SEM_UNDO, so a recoverer killed mid-way does not
+ * wedge anyone) is taken and the scan is redone with CAS on every change.
+ */
+import { isAlive } from "./proc";
+import { lock, unlock } from "./sems";
+import { Abort, C, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "./layout";
+import type { Pipeline } from "./pipeline";
+
+/** Start time recorded for pid in the worker table (0 if unknown). */
+function workerStart(p: Pipeline, pid: number): number {
+  for (let j = 0; j < MAX_WORKERS; j++) {
+    const b = WORKERS_OFF + j * LINE;
+    if (p.i32(b + W.pid) === pid) return p.f64(b + W.start);
+  }
+  return 0;
+}
+
+function ownerAlive(p: Pipeline, pid: number): boolean {
+  if (pid === p.i32(P.pid)) return isAlive(pid, p.f64(P.start));
+  return isAlive(pid, workerStart(p, pid));
+}
+
+function producerDead(p: Pipeline): boolean {
+  const pid = p.i32(P.pid);
+  return pid !== 0 && p.i32(P.eos) === Eos.NONE && !isAlive(pid, p.f64(P.start));
+}
+
+/** True if some slot or the producer has a dead owner (no lock, no writes). */
+export function anyDead(p: Pipeline): boolean {
+  for (let i = 0; i < p.K; i++) {
+    const w = p.state(p.raw, i);
+    const s = stateOf(w);
+    if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w))) return true;
+  }
+  return producerDead(p);
+}
+
+export interface RecoveryResult {
+  redone: number;
+  discarded: number;
+  poisonedSeq: number;
+  producerDied: boolean;
+}
+
+/**
+ * Recovers dead owners; returns what was done (all zero when nothing was
+ * dead or the lock was busy: another stage is recovering).
+ */
+export function recover(p: Pipeline): RecoveryResult {
+  const res: RecoveryResult = { redone: 0, discarded: 0, poisonedSeq: -1, producerDied: false };
+  if (!anyDead(p)) return res;
+  if (!lock(p.semid, 1000)) return res;
+  try {
+    for (let i = 0; i < p.K; i++) {
+      const w = p.state(p.raw, i);
+      const s = stateOf(w);
+      const owner = ownerOf(w);
+      if (s === State.CLAIMED && !ownerAlive(p, owner)) {
+        const pw = p.state(p.proc, i);
+        const n = p.slotF64(p.raw, i, S.n);
+        if (stateOf(pw) === State.DONE && p.slotF64(p.proc, i, S.n) === n) {
+          // The worker committed and died before freeing the raw slot (I3 holds).
+          if (p.casState(p.raw, i, w, State.FREE)) p.rawFreed.post();
+          continue;
+        }
+        if (stateOf(pw) === State.WRITING && ownerOf(pw) === owner) p.casState(p.proc, i, pw, State.FREE); // half-written result: discard
+        const attempts = p.slotU32(p.raw, i, S.attempts) + 1;
+        p.setSlotU32(p.raw, i, S.attempts, attempts);
+        p.setF64(R.recoveries, p.f64(R.recoveries) + 1);
+        if (attempts >= p.raw.u32[H.maxAttempts >> 2]!) {
+          if (p.casState(p.raw, i, w, packState(State.POISONED, 0))) {
+            res.poisonedSeq = p.slotF64(p.raw, i, S.seq);
+            p.setF64(R.abortSeqF, res.poisonedSeq);
+            p.casI32(R.abort, Abort.NONE, Abort.POISONED);
+          }
+        } else if (p.casState(p.raw, i, w, State.READY)) {
+          // Publishes the frame again: pairs with the claim scan in work.ts.
+          p.setF64(R.redone, p.f64(R.redone) + 1);
+          res.redone++;
+        }
+      } else if (s === State.WRITING && !ownerAlive(p, owner)) {
+        // The producer died inside this frame: discard it (never delivered).
+        if (p.casState(p.raw, i, w, State.FREE)) res.discarded++;
+      }
+    }
+    if (producerDead(p)) {
+      // A frame published but not yet counted in head (died between the two stores).
+      let head = p.f64(P.head);
+      for (;;) {
+        const i = head % p.K;
+        const st = stateOf(p.state(p.raw, i));
+        if ((st === State.READY || st === State.CLAIMED) && p.slotF64(p.raw, i, S.n) === head) head++;
+        else break;
+      }
+      p.setF64(P.head, head);
+      p.setF64(P.eosSeq, p.f64(P.lastSeq));
+      p.casI32(P.eos, Eos.NONE, Eos.PRODUCER_DIED);
+      res.producerDied = true;
+    }
+    // Worker table: mark dead workers' entries free for reuse (pid negated keeps stats visible).
+    for (let j = 0; j < MAX_WORKERS; j++) {
+      const b = WORKERS_OFF + j * LINE;
+      const pid = p.i32(b + W.pid);
+      if (pid > 0 && !isAlive(pid, p.f64(b + W.start))) p.casI32(b + W.pid, pid, -pid);
+    }
+  } finally {
+    unlock(p.semid);
+  }
+  p.postAll();
+  void C;
+  return res;
+}

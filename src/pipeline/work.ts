@@ -1,0 +1,164 @@
+/**
+ * A worker: claims the oldest READY raw frame whose processed slot is FREE
+ * (I2), runs the op chain from the raw slot straight into the processed slot,
+ * publishes DONE, then frees the raw slot (I3). Any number run at once.
+ */
+import { log as consola } from "../log";
+import { shim } from "../native/shim";
+import { errnoName } from "../native/libc";
+import { ShmimgError, Exit } from "../errors";
+import { checkSignals } from "../signals";
+import { formatName, payloadBytes } from "../frame/format";
+import { Abort, Eos, LINE, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
+import { joinRole, leaveRole } from "./sems";
+import { abortMessage, Peers, StageFailed } from "./peers";
+import { selfStartTime } from "./proc";
+import { newSlotFrame, type Pipeline } from "./pipeline";
+import type { Chain } from "../ops/chain";
+
+export interface WorkOptions {
+  timeoutS: number;
+  /** Exit after this many frames (tests and chaos runs); 0 = no limit. */
+  maxFrames?: number;
+}
+
+export interface WorkStats {
+  frames: number;
+  busyUs: number;
+  waitUs: number;
+}
+
+/** Registers in the worker table; returns the entry's byte offset. */
+function register(p: Pipeline): number {
+  for (let j = 0; j < MAX_WORKERS; j++) {
+    const b = WORKERS_OFF + j * LINE;
+    const pid = p.i32(b + W.pid);
+    if (pid <= 0 && p.casI32(b + W.pid, pid, process.pid)) {
+      p.setF64(b + W.start, selfStartTime());
+      p.setF64(b + W.frames, 0);
+      p.setF64(b + W.busyUs, 0);
+      p.setF64(b + W.waitUs, 0);
+      p.setF64(b + W.bytes, 0);
+      p.setF64(b + W.attachedUs, shim.shim_now_us());
+      return b;
+    }
+  }
+  throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
+}
+
+export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
+  const r = joinRole(p.semid, Sem.WORKERS, false);
+  if (r < 0) throw new ShmimgError(`semop(semid=${p.semid}, WORKERS +1 SEM_UNDO) failed: ${errnoName(r)}`, Exit.INVALID);
+  let entry = -1;
+  try {
+    entry = register(p);
+    return loop(p, chain, o, entry);
+  } finally {
+    // Negated pid: entry reusable, its counters stay readable (stat, run's report).
+    if (entry >= 0) p.casI32(entry + W.pid, process.pid, -process.pid);
+    leaveRole(p.semid, Sem.WORKERS);
+  }
+}
+
+function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkStats {
+  const { raw, proc, K } = p;
+  const peers = new Peers(p, "worker", o.timeoutS);
+  const claimed = packState(State.CLAIMED, process.pid);
+  const writing = packState(State.WRITING, process.pid);
+  const frame = newSlotFrame();
+  const procSlotBytes = p.procSlotBytes;
+  let frames = 0;
+  let busyUs = 0;
+  let waitUs = 0;
+  let pick = -1;
+
+  /** Oldest claimable frame's slot, or -1. */
+  const scan = (): number => {
+    let best = -1;
+    let bestN = Infinity;
+    for (let i = 0; i < K; i++) {
+      if (stateOf(p.state(raw, i)) !== State.READY) continue;
+      if (stateOf(p.state(proc, i)) !== State.FREE) continue; // I2
+      const n = p.slotF64(raw, i, S.n);
+      if (n < bestN) {
+        bestN = n;
+        best = i;
+      }
+    }
+    return best;
+  };
+  /** Stream over: eos set and no raw slot holds an unfinished frame. */
+  const finished = (): boolean => {
+    if (p.i32(P.eos) === Eos.NONE) return false;
+    for (let i = 0; i < K; i++) {
+      const s = stateOf(p.state(raw, i));
+      if (s !== State.FREE && s !== State.POISONED) return false;
+    }
+    return true;
+  };
+  const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
+  const tick = () => peers.tick("a frame to process");
+
+  for (;;) {
+    checkSignals();
+    const msg = abortMessage(p);
+    if (msg) throw new StageFailed(msg);
+    pick = scan();
+    if (pick < 0) {
+      if (finished()) break;
+      const w0 = shim.shim_now_us();
+      p.work.waitFor(ready, tick);
+      waitUs += shim.shim_now_us() - w0;
+      p.setF64(entry + W.waitUs, waitUs);
+      continue;
+    }
+    const i = pick;
+    // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
+    if (!p.casState(raw, i, State.READY, claimed)) continue;
+    const t0 = shim.shim_now_us();
+    p.slotFrame(raw, i, frame); // bounds-checked (I6)
+    let out;
+    try {
+      out = chain.out(frame);
+      const outLen = payloadBytes(out.w, out.h, out.fmt);
+      if (outLen > procSlotBytes)
+        throw new ShmimgError(
+          `frame seq ${frame.seq}: "${chain.spec}" turns ${frame.w}x${frame.h} ${formatName(frame.fmt)} into ${out.w}x${out.h} ${formatName(out.fmt)} = ${outLen} bytes, larger than a processed slot (${procSlotBytes}); re-create the pipeline with \`init --op ${chain.spec}\` so the processed ring is sized for the chain`,
+          Exit.INVALID,
+        );
+    } catch (e) {
+      // Give the frame back and stop the pipeline: no worker can do better.
+      p.setF64(R.abortSeqF, frame.seq);
+      p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
+      p.setState(raw, i, State.READY);
+      p.postAll();
+      throw e;
+    }
+    p.setState(proc, i, writing);
+    chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+    const outLen = payloadBytes(out.w, out.h, out.fmt);
+    p.setSlotF64(proc, i, S.n, frame.n);
+    p.setSlotF64(proc, i, S.seq, frame.seq);
+    p.setSlotU32(proc, i, S.w, out.w);
+    p.setSlotU32(proc, i, S.h, out.h);
+    p.setSlotU32(proc, i, S.fmt, out.fmt);
+    p.setSlotU32(proc, i, S.len, outLen);
+    p.setSlotF64(proc, i, S.stamp, frame.stamp);
+    // Publishes the result: pairs with the consumer's state load for slot n % K.
+    p.setState(proc, i, State.DONE);
+    p.done.post();
+    // Frees the raw slot only now (I3): pairs with the producer's wait for FREE.
+    p.setState(raw, i, State.FREE);
+    p.rawFreed.post();
+    frames++;
+    busyUs += shim.shim_now_us() - t0;
+    p.setF64(entry + W.frames, frames);
+    p.setF64(entry + W.busyUs, busyUs);
+    p.setF64(entry + W.bytes, p.f64(entry + W.bytes) + outLen);
+    peers.progress();
+    peers.busyTick();
+    if (o.maxFrames && frames >= o.maxFrames) break;
+  }
+  if (peers.redone) consola.info(`worker: recovered ${peers.redone} frame(s) from dead workers`);
+  return { frames, busyUs, waitUs };
+}
