@@ -3,21 +3,18 @@
  * fd), sinks into a real Output (temp-file fd), slot-like buffers longer than
  * the payload; round trips, conversions and every malformed case's message.
  */
+import { describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { encode } from "fast-png";
 import { Input } from "../src/io/input";
 import { Output } from "../src/io/output";
-import { makeSink, makeSource } from "../src/formats";
-import type { FrameInfo, SinkOptions, SourceOptions } from "../src/formats/types";
-
-import { describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
-import { encode } from "fast-png";
 import { Format } from "../src/frame/format";
-import { IN_FORMATS, OUT_FORMATS, formatHelp } from "../src/formats";
+import { IN_FORMATS, OUT_FORMATS, formatHelp, makeSink, makeSource } from "../src/formats";
 import { rgbToYuv444p, yuv420pToRgb24 } from "../src/formats/convert";
+import type { FrameInfo, SinkOptions, SourceOptions } from "../src/formats/types";
 
 const fi = (w: number, h: number, fmt: Format, seq = 0): FrameInfo => {
   const len = fmt === Format.gray8 ? w * h : fmt === Format.rgb24 ? w * h * 3 : fmt === Format.rgba32 ? w * h * 4 : w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
@@ -27,6 +24,113 @@ const frame = (w: number, h: number, fmt: Format, seed = 1, seq = 0): Frame => {
   const info = fi(w, h, fmt, seq);
   return { info, data: pattern(info.len, seed) };
 };
+
+// ------------------------------------------------------------------ helpers
+interface Frame {
+  info: FrameInfo;
+  data: Uint8Array;
+}
+
+function tempDir(tag = "fmt"): string {
+  return mkdtempSync(join(tmpdir(), `shmimg-${tag}-`));
+}
+
+/** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */
+function slot(len: number): Uint8Array {
+  return new Uint8Array(len + 64).fill(0xee);
+}
+
+/** Parses all frames of `bytes` with format `fmt`; returns copies. */
+function readFrames(fmt: string, bytes: Uint8Array, opts: Partial<SourceOptions> = {}): Frame[] {
+  const dir = tempDir("in");
+  const file = join(dir, "input");
+  writeFileSync(file, bytes);
+  const fd = openSync(file, "r");
+  try {
+    const src = makeSource(fmt, { input: new Input(fd), ...opts });
+    const frames: Frame[] = [];
+    for (;;) {
+      const info = src.next();
+      if (!info) break;
+      const view = slot(info.len);
+      src.readPayload(ptr(view), view);
+      // The slot must only be written up to len.
+      for (let i = info.len; i < view.length; i++) if (view[i] !== 0xee) throw new Error(`source wrote past the payload at ${i}`);
+      frames.push({ info: { ...info }, data: view.slice(0, info.len) });
+    }
+    return frames;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes frames with sink `fmt`; returns the bytes written to the output file. */
+function writeFrames(fmt: string, frames: Frame[], opts: Partial<SinkOptions> = {}, batch = 64): Uint8Array {
+  const dir = tempDir("out");
+  const file = join(dir, "output");
+  const fd = openSync(file, "w");
+  try {
+    const sink = makeSink(fmt, { resumeOffset: 0, delivered: 0, ...opts });
+    const out = new Output(fd);
+    let queued = 0;
+    // Keep each frame's slot alive until the batch is flushed (like ring slots).
+    let held: Uint8Array[] = [];
+    for (const f of frames) {
+      if (!out.room(sink.iovs) || queued === batch) {
+        out.flush();
+        sink.flushed();
+        held = [];
+        queued = 0;
+      }
+      const view = slot(f.info.len);
+      view.set(f.data);
+      held.push(view);
+      sink.add(out, f.info, ptr(view), view);
+      queued++;
+    }
+    out.flush();
+    sink.flushed();
+    sink.close();
+    void held;
+  } finally {
+    closeSync(fd);
+  }
+  return new Uint8Array(readFileSync(file));
+}
+
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function concat(...parts: (Uint8Array | string)[]): Uint8Array {
+  const bs = parts.map((p) => (typeof p === "string" ? enc(p) : p));
+  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of bs) {
+    out.set(b, o);
+    o += b.length;
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random bytes. */
+function pattern(n: number, seed = 1): Uint8Array {
+  const a = new Uint8Array(n);
+  let x = seed * 2654435761;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    a[i] = x >>> 24;
+  }
+  return a;
+}
+
+/** Runs fn and returns the thrown error (fails when nothing is thrown). */
+function thrown(fn: () => unknown): { code: number; message: string } {
+  try {
+    fn();
+  } catch (e) {
+    return e as { code: number; message: string };
+  }
+  throw new Error("expected an error, none was thrown");
+}
 
 // ------------------------------------------------------------------ pnm
 describe("pnm", () => {
@@ -80,9 +184,9 @@ describe("pnm", () => {
 
   test("yuv420p output becomes P6 with the BT.601 limited-range conversion", () => {
     // 3x3 (odd): Y plane 9, U/V planes 2x2.
-    const y = [16, 235, 81, 145, 41, 128, 16, 235, 81];
-    const u = [128, 128, 90, 54];
-    const v = [128, 128, 240, 34];
+    const y = [16, 235, 81, 41, 128, 16, 145, 235, 81];
+    const u = [128, 90, 54, 128]; // chroma (0,0) (1,0) (0,1) (1,1)
+    const v = [128, 240, 34, 128];
     const f: Frame = { info: fi(3, 3, Format.yuv420p), data: Uint8Array.from([...y, ...u, ...v]) };
     const out = writeFrames("pnm", [f]);
     const hdr = "P6\n3 3\n255\n";
@@ -95,9 +199,8 @@ describe("pnm", () => {
     expect(Math.abs(rgb[6]! - 255)).toBeLessThanOrEqual(1);
     expect(rgb[7]!).toBeLessThanOrEqual(1);
     expect(rgb[8]!).toBeLessThanOrEqual(1);
-    // (0,1): Y145 U54 V34 is green
-    expect([...rgb.subarray(9, 12)].map((c, i) => Math.abs(c - [0, 255, 0][i]!) <= 1)).toEqual([true, true, true]);
-    // (2,2) uses chroma sample (1,1): U54 V34 with Y81
+    // (0,2): Y145 with chroma (0,1) U54 V34 is green
+    expect([...rgb.subarray(18, 21)].map((c, i) => Math.abs(c - [0, 255, 0][i]!) <= 1)).toEqual([true, true, true]);
     const ref = new Uint8Array(27);
     yuv420pToRgb24(f.data, 3, 3, ref);
     expect(rgb).toEqual(ref);
@@ -359,7 +462,8 @@ describe("png", () => {
   test("decodes palette, gray+alpha, 16-bit and 1-bit PNGs", () => {
     const dir = tempDir("pngin");
     // palette 2x1 with tRNS -> rgba32
-    const pal = [[10, 20, 30, 255], [40, 50, 60, 128]];
+    // (fast-png writes tRNS for the non-opaque entries only, so the transparent entry comes first)
+    const pal = [[10, 20, 30, 128], [40, 50, 60, 255]];
     writeFileSync(join(dir, "a.png"), encode({ width: 2, height: 1, data: Uint8Array.from([0, 1]), channels: 1, depth: 8, palette: pal }));
     // gray + alpha -> rgba32
     writeFileSync(join(dir, "b.png"), encode({ width: 2, height: 1, data: Uint8Array.from([7, 200, 9, 100]), channels: 2, depth: 8 }));
@@ -370,7 +474,7 @@ describe("png", () => {
     writeFileSync(join(dir, "ignored.txt"), "x");
     const f = readFrames("png", new Uint8Array(0), { path: dir });
     expect(f.map((x) => x.info.fmt)).toEqual([Format.rgba32, Format.rgba32, Format.rgb24, Format.gray8]);
-    expect([...f[0]!.data]).toEqual([10, 20, 30, 255, 40, 50, 60, 128]);
+    expect([...f[0]!.data]).toEqual([10, 20, 30, 128, 40, 50, 60, 255]);
     expect([...f[1]!.data]).toEqual([7, 7, 7, 200, 9, 9, 9, 100]);
     expect([...f[2]!.data]).toEqual([0x12, 0xab, 0xff]);
     expect([...f[3]!.data]).toEqual([255, 0, 255, 255, 0, 0, 0, 0, 0, 255]);
@@ -427,109 +531,3 @@ describe("registry", () => {
     expect(max).toBeLessThanOrEqual(2);
   });
 });
-
-interface Frame {
-  info: FrameInfo;
-  data: Uint8Array;
-}
-
-function tempDir(tag = "fmt"): string {
-  return mkdtempSync(join(tmpdir(), `shmimg-${tag}-`));
-}
-
-/** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */
-function slot(len: number): Uint8Array {
-  return new Uint8Array(len + 64).fill(0xee);
-}
-
-/** Parses all frames of `bytes` with format `fmt`; returns copies. */
-function readFrames(fmt: string, bytes: Uint8Array, opts: Partial<SourceOptions> = {}): Frame[] {
-  const dir = tempDir("in");
-  const file = join(dir, "input");
-  writeFileSync(file, bytes);
-  const fd = openSync(file, "r");
-  try {
-    const src = makeSource(fmt, { input: new Input(fd), ...opts });
-    const frames: Frame[] = [];
-    for (;;) {
-      const info = src.next();
-      if (!info) break;
-      const view = slot(info.len);
-      src.readPayload(ptr(view), view);
-      // The slot must only be written up to len.
-      for (let i = info.len; i < view.length; i++) if (view[i] !== 0xee) throw new Error(`source wrote past the payload at ${i}`);
-      frames.push({ info: { ...info }, data: view.slice(0, info.len) });
-    }
-    return frames;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes frames with sink `fmt`; returns the bytes written to the output file. */
-function writeFrames(fmt: string, frames: Frame[], opts: Partial<SinkOptions> = {}, batch = 64): Uint8Array {
-  const dir = tempDir("out");
-  const file = join(dir, "output");
-  const fd = openSync(file, "w");
-  try {
-    const sink = makeSink(fmt, { resumeOffset: 0, delivered: 0, ...opts });
-    const out = new Output(fd);
-    let queued = 0;
-    // Keep each frame's slot alive until the batch is flushed (like ring slots).
-    let held: Uint8Array[] = [];
-    for (const f of frames) {
-      if (!out.room(sink.iovs) || queued === batch) {
-        out.flush();
-        sink.flushed();
-        held = [];
-        queued = 0;
-      }
-      const view = slot(f.info.len);
-      view.set(f.data);
-      held.push(view);
-      sink.add(out, f.info, ptr(view), view);
-      queued++;
-    }
-    out.flush();
-    sink.flushed();
-    sink.close();
-    void held;
-  } finally {
-    closeSync(fd);
-  }
-  return new Uint8Array(readFileSync(file));
-}
-
-const enc = (s: string) => new TextEncoder().encode(s);
-
-function concat(...parts: (Uint8Array | string)[]): Uint8Array {
-  const bs = parts.map((p) => (typeof p === "string" ? enc(p) : p));
-  const out = new Uint8Array(bs.reduce((n, b) => n + b.length, 0));
-  let o = 0;
-  for (const b of bs) {
-    out.set(b, o);
-    o += b.length;
-  }
-  return out;
-}
-
-/** Deterministic pseudo-random bytes. */
-function pattern(n: number, seed = 1): Uint8Array {
-  const a = new Uint8Array(n);
-  let x = seed * 2654435761;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    a[i] = x >>> 24;
-  }
-  return a;
-}
-
-/** Runs fn and returns the thrown error (fails when nothing is thrown). */
-function thrown(fn: () => unknown): { code: number; message: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as { code: number; message: string };
-  }
-  throw new Error("expected an error, none was thrown");
-}

@@ -463,7 +463,7 @@ describe("blur", () => {
         }
   });
   test("bad radius", () => {
-    expectInvalid(() => op1("blur:0"), /radius R as an integer 1\.\.1000/);
+    expectInvalid(() => op1("blur:0"), /the radius R must be 1\.\.1000 \(got 0\)/);
     expectInvalid(() => op1("blur:1001"), /must be 1\.\.1000/);
     expectInvalid(() => op1("blur:x"), /e\.g\. "blur:2"/);
     expectInvalid(() => op1("blur:1.5"), /integer/);
@@ -674,11 +674,11 @@ describe("Chain", () => {
   test("geometry through the chain", () => {
     const c = new Chain(parseChain("rotate90,crop:2x3+1+0,downscale2x,rgb"));
     expect(c.out({ w: 5, h: 7, fmt: gray8 })).toEqual({ w: 1, h: 2, fmt: rgb24 });
-    expect(new Chain(parseChain("yuv420p" === "x" ? "" : "grayscale,rgb")).out({ w: 3, h: 3, fmt: yuv420p })).toEqual({ w: 3, h: 3, fmt: rgb24 });
+    expect(new Chain(parseChain("grayscale,rgb")).out({ w: 3, h: 3, fmt: yuv420p })).toEqual({ w: 3, h: 3, fmt: rgb24 });
   });
   test("validates every step", () => {
     expectInvalid(() => new Chain(parseChain("rgb,sobel")).out({ w: 4, h: 4, fmt: gray8 }), /op "sobel" does not accept rgb24 input; put "grayscale" before it/);
-    expectInvalid(() => new Chain(parseChain("rotate90,crop:5x2")).out({ w: 5, h: 7, fmt: gray8 }), /outside the 7x5 frame/);
+    expectInvalid(() => new Chain(parseChain("rotate90,crop:2x6")).out({ w: 5, h: 7, fmt: gray8 }), /outside the 7x5 frame/);
     expectInvalid(() => new Chain(parseChain("identity")).out({ w: 0, h: 1, fmt: gray8 }), /invalid frame size/);
     expectInvalid(() => new Chain([]).out({ w: 1, h: 0, fmt: gray8 }), /invalid frame size/);
   });
@@ -740,6 +740,6 @@ describe("OP_DOCS / renderOpsTable", () => {
   test("table lists every op", () => {
     const t = renderOpsTable();
     for (const d of OP_DOCS) expect(t).toMatch(new RegExp(`^${d.name} `, "m"));
-    expect(t.split("\n").every((l) => l.length <= 110)).toBe(true);
+    expect(t.split("\n").every((l) => l.length <= 100)).toBe(true);
   });
 });

@@ -8,6 +8,7 @@
 import { ptr } from "bun:ffi";
 import { E, errno, errnoName, libc } from "../native/libc";
 import { checkSignals } from "../signals";
+import { waitReadable } from "./ready";
 import { ShmimgError, Exit } from "../errors";
 
 const BUF_BYTES = 256 * 1024;
@@ -40,6 +41,10 @@ export class Input {
       const err = errno();
       if (err === E.EINTR) {
         checkSignals();
+        continue;
+      }
+      if (err === E.EAGAIN) {
+        waitReadable(this.fd);
         continue;
       }
       throw new ShmimgError(`read(fd=${this.fd}, ${this.label}) failed: ${errnoName(err)}. Check the input file or pipe.`, Exit.INVALID);

@@ -7,6 +7,7 @@
 import { ptr } from "bun:ffi";
 import { E, errno, errnoName, libc } from "../native/libc";
 import { checkSignals } from "../signals";
+import { waitWritable } from "./ready";
 import { ShmimgError, Exit } from "../errors";
 
 export const MAX_IOV = 128;
@@ -59,6 +60,10 @@ export class Output {
         const err = errno();
         if (err === E.EINTR) {
           checkSignals();
+          continue;
+        }
+        if (err === E.EAGAIN) {
+          waitWritable(this.fd);
           continue;
         }
         this.count = 0;

@@ -29,6 +29,7 @@ const lib = dlopen("libc.so.6", {
   ftruncate: { args: [i32, i64_fast], returns: i32 },
   lseek: { args: [i32, i64_fast, i32], returns: i64_fast },
   memcpy: { args: [ptr, ptr, u64], returns: ptr },
+  poll: { args: [ptr, u64, i32], returns: i32 },
   // ---- errno ----
   __errno_location: { args: [], returns: ptr },
   strerror: { args: [i32], returns: FFIType.cstring },

@@ -27,12 +27,11 @@ export function renderOpsTable(): string {
     for (const l of wrap(`edges: ${d.edges}`, WIDTH - NAME_W)) lines.push(indent + l);
     lines.push("");
   }
-  lines.push(
-    'Chain ops with commas: "grayscale,blur:2,threshold:128". "name:arg" and "name=arg" are the same.',
-    `Aliases: ${Object.entries(ALIASES)
-      .map(([a, n]) => `${a} = ${n}`)
-      .join(", ")}, rotate:90|180|270 = rotate90|rotate180|rotate270.`,
-  );
+  const aliases = Object.entries(ALIASES).map(([a, n]) => `${a} = ${n}`);
+  const footer =
+    'Chain ops with commas: "grayscale,blur:2,threshold:128". "name:arg" and "name=arg" are the same. ' +
+    `Aliases: ${aliases.join(", ")}, rotate:90|180|270 = rotate90|rotate180|rotate270.`;
+  lines.push(...wrap(footer, WIDTH));
   return lines.join("\n") + "\n";
 }
 

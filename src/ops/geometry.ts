@@ -261,7 +261,7 @@ function cropRows(
   }
 }
 
-const CROP_SYNTAX = "crop:WxH+X+Y  (or crop=WxH+X+Y; +X+Y optional, default +0+0)";
+const CROP_SYNTAX = "crop:WxH+X+Y  (+X+Y optional, default +0+0)";
 
 /**
  * crop:WxH+X+Y: out(x, y) = in(X + x, Y + y), out is W x H; the rectangle must

@@ -1,0 +1,110 @@
+/**
+ * Test helpers: run the real executable (the compiled ./shmimg when present,
+ * else `bun src/cli.ts`), read stdout/stderr/exit together, list our IPC
+ * objects with `ipcs`, and apply an op chain in-process for comparisons.
+ */
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Chain, parseChain } from "../src/ops/chain";
+import { NATIVE_HEADER, decodeHeader } from "../src/formats/native";
+import { payloadBytes } from "../src/frame/format";
+
+export const ROOT = resolve(import.meta.dir, "..");
+export const BUN = join(ROOT, "node_modules/.bin/bun");
+const compiled = join(ROOT, "shmimg");
+/** How to start shmimg: the compiled binary if built (make test builds it), else the script. */
+export const SHMIMG: string[] = existsSync(compiled) && !process.env.SHMIMG_FROM_SOURCE ? [compiled] : [BUN, join(ROOT, "src/cli.ts")];
+
+export interface Result {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs shmimg with args; stdin from a file path, a Buffer, or nothing. */
+export function shmimg(args: string[], opts: { stdin?: string | Buffer; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
+  let stdin: any = "ignore";
+  if (typeof opts.stdin === "string") stdin = Bun.file(opts.stdin);
+  else if (opts.stdin) stdin = opts.stdin;
+  const r = Bun.spawnSync([...SHMIMG, ...args], {
+    stdin,
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env },
+    timeout: opts.timeoutMs ?? 110_000,
+  });
+  return { code: r.exitCode ?? 128 + 9, stdout: r.stdout as Buffer, stderr: r.stderr.toString() };
+}
+
+/** Runs a shell line (for pipes between tools). */
+export function sh(line: string, timeoutMs = 110_000): Result {
+  const r = Bun.spawnSync(["bash", "-o", "pipefail", "-c", line], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: timeoutMs });
+  return { code: r.exitCode ?? 137, stdout: r.stdout as Buffer, stderr: r.stderr.toString() };
+}
+
+export function tmp(prefix = "shmimg-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Keys of System V objects in shmimg's key space (top byte 0x5D), from `ipcs`. */
+export function ourIpcObjects(): string[] {
+  const out = Bun.spawnSync(["ipcs", "-m", "-s"]).stdout.toString();
+  return out.split("\n").filter((l) => /^0x5d/i.test(l.trim()));
+}
+
+/** Objects whose key belongs to pipeline `name` (keysFor). */
+export function objectsOf(name: string): string[] {
+  const { keysFor } = require("../src/pipeline/keys") as typeof import("../src/pipeline/keys");
+  const k = keysFor(name, process.getuid!());
+  const hex = [k.raw, k.processed, k.sems].map((x) => "0x" + (x >>> 0).toString(16).padStart(8, "0"));
+  return ourIpcObjects().filter((l) => hex.some((h) => l.trim().startsWith(h)));
+}
+
+export function uniqueName(tag: string): string {
+  return `t-${tag}-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+}
+
+/** Splits a native stream into frames. */
+export function parseNative(buf: Uint8Array): { w: number; h: number; fmt: number; seq: number; payload: Uint8Array }[] {
+  const frames = [];
+  let off = 0;
+  let i = 0;
+  while (off < buf.length) {
+    const info = decodeHeader(buf, off, i++, { w: 0, h: 0, fmt: 1, seq: 0, len: 0 });
+    const payload = buf.subarray(off + NATIVE_HEADER, off + NATIVE_HEADER + info.len);
+    frames.push({ w: info.w, h: info.h, fmt: info.fmt, seq: info.seq, payload });
+    off += NATIVE_HEADER + info.len;
+  }
+  return frames;
+}
+
+/** Applies `spec` to every frame of a native stream in this process (the reference output). */
+export function applyInProcess(input: Uint8Array, spec: string): Buffer {
+  const { encodeHeader } = require("../src/formats/native") as typeof import("../src/formats/native");
+  const chain = new Chain(parseChain(spec));
+  const parts: Uint8Array[] = [];
+  for (const f of parseNative(input)) {
+    const g = chain.out({ w: f.w, h: f.h, fmt: f.fmt as 1 });
+    const len = payloadBytes(g.w, g.h, g.fmt);
+    const out = new Uint8Array(NATIVE_HEADER + len);
+    chain.apply(f.payload, { w: f.w, h: f.h, fmt: f.fmt as 1 }, out.subarray(NATIVE_HEADER));
+    encodeHeader(out, 0, { w: g.w, h: g.h, fmt: g.fmt, seq: f.seq, len });
+    parts.push(out);
+  }
+  return Buffer.concat(parts);
+}
+
+export function readBytes(path: string): Buffer {
+  return readFileSync(path);
+}
+
+/** Waits (bounded) for a predicate, polling every 10 ms. */
+export async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
