@@ -65,3 +65,4 @@ async function cli(argv: string[]): Promise<number> {
 
 const code = await cli(process.argv.slice(2));
 process.exitCode = code;
+if (process.env.SHMIMG_STAGE_LOG) (await import("./bench/stage-log")).logStage(process.argv.slice(2)); // bench: per-process peak RSS/CPU

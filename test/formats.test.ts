@@ -3,9 +3,9 @@
  * fd), sinks into a real Output (temp-file fd), slot-like buffers longer than
  * the payload; round trips, conversions and every malformed case's message.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encode } from "fast-png";
@@ -14,6 +14,7 @@ import { Output } from "../src/io/output";
 import { Format } from "../src/frame/format";
 import { IN_FORMATS, OUT_FORMATS, formatHelp, makeSink, makeSource } from "../src/formats";
 import { rgbToYuv444p, yuv420pToRgb24 } from "../src/formats/convert";
+import { rgbDef } from "../src/ops/color";
 import type { FrameInfo, SinkOptions, SourceOptions } from "../src/formats/types";
 
 const fi = (w: number, h: number, fmt: Format, seq = 0): FrameInfo => {
@@ -31,8 +32,14 @@ interface Frame {
   data: Uint8Array;
 }
 
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
 function tempDir(tag = "fmt"): string {
-  return mkdtempSync(join(tmpdir(), `shmimg-${tag}-`));
+  const d = mkdtempSync(join(tmpdir(), `shmimg-fmtest-${tag}-`));
+  made.push(d);
+  return d;
 }
 
 /** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */
@@ -204,6 +211,31 @@ describe("pnm", () => {
     const ref = new Uint8Array(27);
     yuv420pToRgb24(f.data, 3, 3, ref);
     expect(rgb).toEqual(ref);
+  });
+
+  test("yuv420p frames in one batch each keep their own converted bytes until flushed()", () => {
+    const frames = Array.from({ length: 20 }, (_, i) => frame(5 + (i % 3), 3 + (i % 2), Format.yuv420p, i + 1, i));
+    const back = readFrames("pnm", writeFrames("pnm", frames, {}, 64));
+    expect(back.length).toBe(20);
+    frames.forEach((f, i) => {
+      const ref = new Uint8Array(f.info.w * f.info.h * 3);
+      yuv420pToRgb24(f.data, f.info.w, f.info.h, ref);
+      expect(back[i]!.info.fmt).toBe(Format.rgb24);
+      expect(back[i]!.data).toEqual(ref);
+    });
+  });
+
+  test("the yuv420p -> rgb24 conversion equals the rgb op (one formula in the project)", () => {
+    const op = rgbDef.create(undefined);
+    for (const [w, h] of [[64, 48], [33, 17], [1, 1]] as const) {
+      const f = frame(w, h, Format.yuv420p, w);
+      const g = { w, h, fmt: Format.yuv420p };
+      const viaOp = new Uint8Array(w * h * 3);
+      op.apply(f.data, g, viaOp, op.out(g));
+      const viaSink = new Uint8Array(w * h * 3);
+      yuv420pToRgb24(f.data, w, h, viaSink);
+      expect(viaSink).toEqual(viaOp);
+    }
   });
 
   test("malformed pnm: errors name format, frame and field", () => {

@@ -13,6 +13,7 @@ import type { Op } from "../src/ops/types";
 
 const { gray8, rgb24, rgba32, yuv420p } = Format;
 const ALL: Format[] = [gray8, rgb24, rgba32, yuv420p];
+type Size = [number, number];
 
 /** Deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -40,7 +41,7 @@ function randomFrame(w: number, h: number, fmt: Format, seed: number): Uint8Arra
 function op1(spec: string): Op {
   const ops = parseChain(spec);
   expect(ops.length).toBe(1);
-  return ops[0];
+  return ops[0]!;
 }
 
 /**
@@ -60,7 +61,7 @@ function run(op: Op, g: Geometry, input: Uint8Array | number[]): [number[], Geom
     [0, 0],
     [1, 3],
     [4, 8],
-  ]) {
+  ] as Size[]) {
     const srcBuf = randomBytes(so + inN + 37, 7 + so);
     srcBuf.set(inBytes, so);
     const srcCopy = srcBuf.slice();
@@ -115,7 +116,7 @@ function naiveBox(src: Uint8Array, w: number, h: number, C: number, R: number): 
       for (let c = 0; c < C; c++) {
         let s = 0;
         for (let dy = -R; dy <= R; dy++)
-          for (let dx = -R; dx <= R; dx++) s += src[(clampI(y + dy, 0, h - 1) * w + clampI(x + dx, 0, w - 1)) * C + c];
+          for (let dx = -R; dx <= R; dx++) s += src[(clampI(y + dy, 0, h - 1) * w + clampI(x + dx, 0, w - 1)) * C + c]!;
         out.push(Math.floor((s + Math.floor(n / 2)) / n));
       }
   return out;
@@ -130,14 +131,14 @@ function naiveGauss(src: Uint8Array, w: number, h: number, C: number): number[] 
         let s = 0;
         for (let dy = -2; dy <= 2; dy++)
           for (let dx = -2; dx <= 2; dx++)
-            s += K5[dy + 2] * K5[dx + 2] * src[(clampI(y + dy, 0, h - 1) * w + clampI(x + dx, 0, w - 1)) * C + c];
+            s += K5[dy + 2]! * K5[dx + 2]! * src[(clampI(y + dy, 0, h - 1) * w + clampI(x + dx, 0, w - 1)) * C + c]!;
         out.push((s + 128) >> 8);
       }
   return out;
 }
 
 function naiveSobel(src: Uint8Array, w: number, h: number): number[] {
-  const p = (x: number, y: number) => src[clampI(y, 0, h - 1) * w + clampI(x, 0, w - 1)];
+  const p = (x: number, y: number) => src[clampI(y, 0, h - 1) * w + clampI(x, 0, w - 1)]!;
   const out: number[] = [];
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
@@ -157,7 +158,7 @@ describe("identity", () => {
         [1, 1],
         [3, 2],
         [7, 5],
-      ]) {
+      ] as Size[]) {
         const f = randomFrame(w, h, fmt, w * 10 + fmt);
         expect(apply("identity", w, h, fmt, f)).toEqual(Array.from(f));
       }
@@ -255,7 +256,7 @@ describe("grayscale", () => {
   });
   test("rgba32 ignores alpha", () => {
     const rgba: number[] = [];
-    for (let i = 0; i < 6; i++) rgba.push(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2], i * 40);
+    for (let i = 0; i < 6; i++) rgba.push(rgb[3 * i]!, rgb[3 * i + 1]!, rgb[3 * i + 2]!, i * 40);
     expect(apply("grayscale", 3, 2, rgba32, rgba)).toEqual(gray);
   });
   test("gray8 copies, yuv420p takes the Y plane as is", () => {
@@ -455,7 +456,7 @@ describe("blur", () => {
         [7, 1],
         [7, 5],
         [33, 17],
-      ])
+      ] as Size[])
         for (const r of [1, 2, 3, 7, 40]) {
           const C = fmt === gray8 ? 1 : fmt === rgb24 ? 3 : 4;
           const f = randomFrame(w, h, fmt, w + h + r);
@@ -494,7 +495,10 @@ describe("gaussian", () => {
         [2, 3],
         [7, 5],
         [33, 17],
-      ]) {
+        [4, 1], // rows of a multiple of 4 bytes take the 32-bit vertical pass
+        [8, 5],
+        [12, 3],
+      ] as Size[]) {
         const C = fmt === gray8 ? 1 : fmt === rgb24 ? 3 : 4;
         const f = randomFrame(w, h, fmt, 3 * w + h);
         expect(apply("gaussian", w, h, fmt, f)).toEqual(naiveGauss(f, w, h, C));
@@ -527,7 +531,7 @@ describe("sobel", () => {
       [2, 2],
       [7, 5],
       [33, 17],
-    ]) {
+    ] as Size[]) {
       const f = randomFrame(w, h, gray8, w * h);
       expect(apply("sobel", w, h, gray8, f)).toEqual(naiveSobel(f, w, h));
     }
@@ -594,7 +598,7 @@ describe("format contract", () => {
           [7, 5],
           [5, 7],
           [16, 9],
-        ]) {
+        ] as Size[]) {
           run(op, { w, h, fmt }, randomFrame(w, h, fmt, w * 31 + h + fmt));
         }
       }
@@ -711,7 +715,7 @@ describe("Chain", () => {
         [33, 17],
         [64, 48],
         [7, 9],
-      ]) {
+      ] as Size[]) {
         const g = { w, h, fmt };
         const f = randomFrame(w, h, fmt, w * h + fmt);
         expect(chainRun(c, g, f)).toEqual(oneByOne(spec, g, f));

@@ -8,6 +8,7 @@ import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
+import { LatencyLog } from "../bench/latency";
 import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg } from "./shared";
 
 export const outputArgs = {
@@ -26,6 +27,7 @@ export default defineCommand({
     ...nameArg,
     ...outputArgs,
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    "latency-out": { type: "string", description: "(bench) Save each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
     ...timeoutArg,
     ...sharedGroupArg,
   },
@@ -48,8 +50,10 @@ export default defineCommand({
       fd = outFormat === "png" ? -1 : openOutput(args.output, toStdout ? 0 : at.offset);
       const sink = makeSink(outFormat, { resumeOffset: at.offset, path: args.output, delivered: at.delivered });
       const out = new Output(fd, args.output ?? "stdout");
-      const s = consume(p, sink, out, { timeoutS });
+      const lat = args["latency-out"] ? new LatencyLog() : undefined;
+      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add });
       sink.close();
+      if (lat) lat.save(args["latency-out"]!);
       const eos = s.eos;
       log.info(`consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""}, last seq ${s.lastSeq}, ${s.gaps} seq gaps, waited ${(s.blockedUs / 1e6).toFixed(3)} s`);
       if (eos !== Eos.OK) {

@@ -47,6 +47,7 @@ export default defineCommand({
     ...geometryArgs,
     ...timeoutArg,
     ...jsonArg,
+    "latency-out": { type: "string", description: "(bench) Consumer saves each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
   },
   async run({ args }) {
     const workers = num(args.workers, "workers", 1, 32);
@@ -60,7 +61,7 @@ export default defineCommand({
       workers,
       op: args.op,
       producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
-      consumerArgs: pass(args, ["output", "out-format"]),
+      consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout"]),
       progress: !!process.stderr.isTTY,
     });

@@ -4,39 +4,43 @@
  * rgb24/rgba32), plus the scratch memory the converting sinks queue from.
  *
  * Colour model: BT.601, limited ("TV") range, as ffmpeg uses by default for
- * YUV <-> RGB when nothing else is tagged. 16-bit fixed point, rounded:
+ * YUV <-> RGB when nothing else is tagged; the classic 8-bit fixed-point form
+ * (the same formula as the `rgb` op in src/ops/color.ts, so `--op rgb` and a
+ * converting sink give identical bytes):
  *
  *   YUV -> RGB   (C = Y - 16, D = U - 128, E = V - 128)
- *     R = clamp((76309 C             + 104597 E + 32768) >> 16)
- *     G = clamp((76309 C -  25675 D  -  53279 E + 32768) >> 16)
- *     B = clamp((76309 C + 132201 D             + 32768) >> 16)
- *     (= 1.164383 C + 1.596027 E,  1.164383 C - 0.391762 D - 0.812968 E,  1.164383 C + 2.017232 D)
+ *     R = clamp((298 C         + 409 E + 128) >> 8)
+ *     G = clamp((298 C - 100 D - 208 E + 128) >> 8)
+ *     B = clamp((298 C + 516 D         + 128) >> 8)
  *
  *   RGB -> YUV
- *     Y =  16 + ((16829 R + 33039 G +  6416 B + 32768) >> 16)
- *     U = 128 + ((-9714 R - 19071 G + 28784 B + 32768) >> 16)
- *     V = 128 + ((28784 R - 24103 G -  4681 B + 32768) >> 16)
- *     (= 0.256788 R + 0.504129 G + 0.097906 B, ...; Y in 16..235, U/V in 16..240)
+ *     Y =  16 + (( 66 R + 129 G +  25 B + 128) >> 8)     (16..235)
+ *     U = 128 + ((-38 R -  74 G + 112 B + 128) >> 8)     (16..240)
+ *     V = 128 + ((112 R -  94 G -  18 B + 128) >> 8)     (16..240)
  *
- * yuv420p chroma is upsampled by replication (each U/V sample covers its 2x2
- * block, last row/column of odd sizes included). ffmpeg's swscale uses other
- * rounding/dither paths, so results can differ from `ffmpeg -pix_fmt rgb24`
- * by a few levels per channel (measured by test/formats-interop.test.ts).
+ * yuv420p chroma is upsampled by replication: pixel (x, y) uses chroma sample
+ * (x >> 1, y >> 1), the one covering its 2x2 block (last row/column of odd
+ * sizes included). Known differences from `ffmpeg -pix_fmt rgb24` (measured by
+ * test/formats-interop.test.ts): even sizes differ by at most 3 levels (other
+ * rounding); for odd sizes swscale takes its generic path and stretches the
+ * ceil(w/2)-wide chroma plane over w pixels with interpolation, so colours
+ * differ strongly at colour edges there. RGB -> YUV444 -> RGB through ffmpeg
+ * stays within 2 levels.
  */
 import { ptr } from "bun:ffi";
 
-// Lookup tables (built once): the per-sample products of the formulas above.
+// Lookup tables (built once): the per-sample terms of the YUV -> RGB formula.
 const Y_TAB = new Int32Array(256);
 const RV = new Int32Array(256);
 const GU = new Int32Array(256);
 const GV = new Int32Array(256);
 const BU = new Int32Array(256);
 for (let i = 0; i < 256; i++) {
-  Y_TAB[i] = 76309 * (i - 16) + 32768;
-  RV[i] = 104597 * (i - 128);
-  GU[i] = -25675 * (i - 128);
-  GV[i] = -53279 * (i - 128);
-  BU[i] = 132201 * (i - 128);
+  Y_TAB[i] = 298 * (i - 16) + 128;
+  RV[i] = 409 * (i - 128);
+  GU[i] = -100 * (i - 128);
+  GV[i] = -208 * (i - 128);
+  BU[i] = 516 * (i - 128);
 }
 
 function clamp8(v: number): number {
@@ -57,9 +61,9 @@ export function yuv420pToRgb24(src: Uint8Array, w: number, h: number, dst: Uint8
       const c = Y_TAB[src[yRow + x]!]!;
       const u = src[uOff + cRow + (x >> 1)]!;
       const v = src[vOff + cRow + (x >> 1)]!;
-      dst[o] = clamp8((c + RV[v]!) >> 16);
-      dst[o + 1] = clamp8((c + GU[u]! + GV[v]!) >> 16);
-      dst[o + 2] = clamp8((c + BU[u]!) >> 16);
+      dst[o] = clamp8((c + RV[v]!) >> 8);
+      dst[o + 1] = clamp8((c + GU[u]! + GV[v]!) >> 8);
+      dst[o + 2] = clamp8((c + BU[u]!) >> 8);
       o += 3;
     }
   }
@@ -73,9 +77,9 @@ export function yuv444pToRgb24(src: Uint8Array, w: number, h: number, dst: Uint8
     const c = Y_TAB[src[i]!]!;
     const u = src[n + i]!;
     const v = src[2 * n + i]!;
-    dst[o] = clamp8((c + RV[v]!) >> 16);
-    dst[o + 1] = clamp8((c + GU[u]! + GV[v]!) >> 16);
-    dst[o + 2] = clamp8((c + BU[u]!) >> 16);
+    dst[o] = clamp8((c + RV[v]!) >> 8);
+    dst[o + 1] = clamp8((c + GU[u]! + GV[v]!) >> 8);
+    dst[o + 2] = clamp8((c + BU[u]!) >> 8);
     o += 3;
   }
 }
@@ -92,9 +96,9 @@ export function rgbToYuv444p(src: Uint8Array, w: number, h: number, bpp: 3 | 4, 
     const g = src[s + 1]!;
     const b = src[s + 2]!;
     s += bpp;
-    dst[i] = 16 + ((16829 * r + 33039 * g + 6416 * b + 32768) >> 16);
-    dst[n + i] = 128 + ((-9714 * r - 19071 * g + 28784 * b + 32768) >> 16);
-    dst[2 * n + i] = 128 + ((28784 * r - 24103 * g - 4681 * b + 32768) >> 16);
+    dst[i] = 16 + ((66 * r + 129 * g + 25 * b + 128) >> 8);
+    dst[n + i] = 128 + ((-38 * r - 74 * g + 112 * b + 128) >> 8);
+    dst[2 * n + i] = 128 + ((112 * r - 94 * g - 18 * b + 128) >> 8);
   }
 }
 

@@ -66,13 +66,12 @@ export function formatHelp(): string {
             palette -> rgb24 (rgba32 with tRNS), 16-bit -> high byte, 1/2/4-bit gray scaled.
             Out: --output DIR (created), files frame-%06d.png numbered by delivered frame;
             yuv420p -> RGB (converted).
-Conversions use BT.601 limited range (ffmpeg's default), 16-bit fixed point:
-  YUV->RGB  R = 1.164383(Y-16) + 1.596027(V-128)
-            G = 1.164383(Y-16) - 0.391762(U-128) - 0.812968(V-128)
-            B = 1.164383(Y-16) + 2.017232(U-128)   (yuv420p chroma replicated per 2x2 block)
-  RGB->YUV  Y = 16 + 0.256788R + 0.504129G + 0.097906B
-            U = 128 - 0.148223R - 0.290993G + 0.439216B
-            V = 128 + 0.439216R - 0.367788G - 0.071427B
-  Results may differ from ffmpeg's swscale by a few levels (different rounding/dither).
+Conversions use BT.601 limited range (ffmpeg's default), 8-bit fixed point, same as --op rgb:
+  YUV->RGB  C=Y-16 D=U-128 E=V-128; R = (298C + 409E + 128) >> 8, G = (298C - 100D - 208E + 128) >> 8,
+            B = (298C + 516D + 128) >> 8, clamped; yuv420p chroma sample (x>>1, y>>1) per 2x2 block
+  RGB->YUV  Y = 16 + ((66R + 129G + 25B + 128) >> 8), U = 128 + ((-38R - 74G + 112B + 128) >> 8),
+            V = 128 + ((112R - 94G - 18B + 128) >> 8)
+  Versus ffmpeg's swscale: within 3 levels for even sizes; for odd sizes ffmpeg
+  interpolates the chroma plane over the frame, so colour edges differ there.
 `;
 }

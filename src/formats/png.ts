@@ -13,11 +13,11 @@
  *   RGB                        -> rgb24
  *   RGBA                       -> rgba32
  *   palette (1/2/4/8-bit)      -> rgb24, or rgba32 when the file has a tRNS chunk
- *   16-bit samples             -> 8-bit by keeping the high byte (v >> 8), like ffmpeg's
- *                                 unscaled rgb48 -> rgb24
+ *   16-bit samples             -> 8-bit by keeping the high byte (v >> 8); ffmpeg's
+ *                                 rgb48 -> rgb24 rounds/dithers, so it can be 1 higher
  *   interlaced (Adam7)         -> handled by fast-png
- * Known difference from ffmpeg: a tRNS colour key on gray/RGB files is ignored
- * (pixels stay opaque); ffmpeg turns such files into ya8/rgba.
+ * Known differences from ffmpeg: a tRNS colour key on gray/RGB files is ignored
+ * (pixels stay opaque; ffmpeg turns such files into ya8/rgba); 16-bit as above.
  * A file that cannot be read or decoded is an InvalidInput naming the file.
  *
  * Output (--output DIR, created if missing): frame-%06d.png, numbered from

@@ -20,8 +20,9 @@
  *   yuv420p -> C420jpeg (as is), gray8 -> Cmono (as is),
  *   rgb24 / rgba32 -> C444 XCOLORRANGE=LIMITED, converted (BT.601 limited, full chroma
  *   resolution, alpha dropped) into per-frame scratch memory kept until flushed().
- * The frame rate and aspect ratio are not carried through the pipeline, so
- * the output always says F25:1 A1:1 Ip. All frames must have the first
+ * The frame rate, aspect ratio, interlacing, 420 chroma siting (mpeg2/paldv)
+ * and XCOLORRANGE of the input are not carried through the ring, so the output
+ * always says F25:1 Ip A1:1 and C420jpeg (pixels unchanged). All frames must have the first
  * frame's size and format (a y4m stream has one geometry) or the sink throws.
  */
 import { ptr } from "bun:ffi";

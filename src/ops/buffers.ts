@@ -12,19 +12,21 @@ export function copyBytes(src: Uint8Array, dst: Uint8Array, n: number): void {
   dst.set(n === src.length ? src : src.subarray(0, n));
 }
 
-const u32Cache = new WeakMap<Uint8Array, Uint32Array>();
+const wordCache = new WeakMap<Uint8Array, Int32Array>();
 
 /**
- * A Uint32Array over the same bytes as `u8` (covering floor(len/4) words), or
- * null when u8 does not start on a 4-byte boundary. Cached per view object, so a
- * slot view reused frame after frame costs no allocation.
+ * An Int32Array over the same bytes as `u8` (covering floor(len/4) words), or
+ * null when u8 does not start on a 4-byte boundary. Signed on purpose: JSC keeps
+ * Int32Array loads in integer registers, while Uint32Array loads >= 2^31 become
+ * doubles. Cached per view object, so a slot view reused frame after frame costs
+ * no allocation.
  */
-export function u32(u8: Uint8Array): Uint32Array | null {
+export function words(u8: Uint8Array): Int32Array | null {
   if ((u8.byteOffset & 3) !== 0) return null;
-  let v = u32Cache.get(u8);
+  let v = wordCache.get(u8);
   if (v === undefined) {
-    v = new Uint32Array(u8.buffer, u8.byteOffset, u8.length >>> 2);
-    u32Cache.set(u8, v);
+    v = new Int32Array(u8.buffer, u8.byteOffset, u8.length >>> 2);
+    wordCache.set(u8, v);
   }
   return v;
 }

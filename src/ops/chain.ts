@@ -25,7 +25,7 @@ export function parseChain(spec: string): Op[] {
     if (el === "") throw new InvalidInput(`empty op${where}; remove the extra comma`);
     const m = ELEMENT.exec(el);
     if (m === null) throw new InvalidInput(`malformed op "${el}"${where}; write name, name:arg or name=arg`);
-    let name = m[1].toLowerCase();
+    let name = m[1]!.toLowerCase();
     let arg = m[2];
     if (name === "rotate") {
       // rotate:90 / rotate:180 / rotate:270 spell rotate90 / rotate180 / rotate270
@@ -68,11 +68,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
     prev = cur;
   }
-  return prev[b.length];
+  return prev[b.length]!;
 }
 
 /**
@@ -98,11 +98,14 @@ export class Chain {
     this.spec = this.ops.map((op) => op.name).join(",");
   }
 
-  /** Output geometry of the whole chain; throws InvalidInput at the first step that refuses its input. */
+  /**
+   * Output geometry of the whole chain; throws InvalidInput at the first step that
+   * refuses its input. Cached per input geometry and frozen (no allocation when
+   * called per frame): do not mutate it.
+   */
   out(g: Geometry): Geometry {
     const geoms = this.geometries(g);
-    const o = geoms[geoms.length - 1];
-    return { w: o.w, h: o.h, fmt: o.fmt };
+    return geoms[geoms.length - 1]!;
   }
 
   /**
@@ -116,15 +119,15 @@ export class Chain {
     const n = run.length;
     if (n === 0) {
       copyBytes(src, dst, payloadBytes(g.w, g.h, g.fmt));
-      return geoms[0];
+      return geoms[0]!;
     }
     let from = src;
     for (let i = 0; i < n; i++) {
       const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
-      run[i].apply(from, geoms[i], to, geoms[i + 1]);
+      run[i]!.apply(from, geoms[i]!, to, geoms[i + 1]!);
       from = to;
     }
-    return geoms[n];
+    return geoms[n]!;
   }
 
   /** Per-step geometries for input g (cached for the last distinct input geometry). */
@@ -146,7 +149,8 @@ export class Chain {
     let needA = 0;
     let needB = 0;
     for (let i = 1; i < geoms.length - 1; i++) {
-      const bytes = payloadBytes(geoms[i].w, geoms[i].h, geoms[i].fmt);
+      const gi = geoms[i]!;
+      const bytes = payloadBytes(gi.w, gi.h, gi.fmt);
       if ((i - 1) % 2 === 0) needA = Math.max(needA, bytes);
       else needB = Math.max(needB, bytes);
     }

@@ -8,7 +8,7 @@
  */
 import { InvalidInput } from "../errors";
 import { Format, formatName, type Geometry } from "../frame/format";
-import { chromaDim, forEachPlane, u32 } from "./buffers";
+import { chromaDim, forEachPlane, words } from "./buffers";
 import { ALL_FORMATS, channels, checkInput, noArg, sameSize, type Op, type OpDef } from "./types";
 
 /** Square tile edge used by the cache-blocked rotations. */
@@ -23,9 +23,15 @@ function hflipBytes(src: Uint8Array, dst: Uint8Array, so: number, d0: number, w:
     const s = so + y * row;
     let d = d0 + y * row + row - bpp;
     if (bpp === 1) {
-      for (let x = 0; x < w; x++) dst[d--] = src[s + x];
+      for (let x = 0; x < w; x++) dst[d--] = src[s + x]!;
+    } else if (bpp === 3) {
+      for (let x = 0; x < row; x += 3, d -= 3) {
+        dst[d] = src[s + x]!;
+        dst[d + 1] = src[s + x + 1]!;
+        dst[d + 2] = src[s + x + 2]!;
+      }
     } else {
-      for (let x = 0; x < row; x += bpp, d -= bpp) for (let c = 0; c < bpp; c++) dst[d + c] = src[s + x + c];
+      for (let x = 0; x < row; x += bpp, d -= bpp) for (let c = 0; c < bpp; c++) dst[d + c] = src[s + x + c]!;
     }
   }
 }
@@ -35,11 +41,11 @@ function hflipPlane(src: Uint8Array, dst: Uint8Array, so: number, d0: number, w:
 }
 
 /** rgba32 fast path: one 32-bit word per pixel. */
-function hflipWords(s32: Uint32Array, d32: Uint32Array, w: number, h: number): void {
+function hflipWords(s32: Int32Array, d32: Int32Array, w: number, h: number): void {
   for (let y = 0; y < h; y++) {
     const s = y * w;
     let d = s + w - 1;
-    for (let x = 0; x < w; x++) d32[d--] = s32[s + x];
+    for (let x = 0; x < w; x++) d32[d--] = s32[s + x]!;
   }
 }
 
@@ -54,8 +60,8 @@ export const hflipDef: OpDef = {
     return sameSize("hflip", ALL_FORMATS, (src, g, dst) => {
       if (g.fmt === Format.yuv420p) return forEachPlane(src, dst, g.w, g.h, g.w, g.h, hflipPlane);
       if (g.fmt === Format.rgba32) {
-        const s32 = u32(src);
-        const d32 = u32(dst);
+        const s32 = words(src);
+        const d32 = words(dst);
         if (s32 !== null && d32 !== null) return hflipWords(s32, d32, g.w, g.h);
       }
       hflipBytes(src, dst, 0, 0, g.w, g.h, channels(g.fmt));
@@ -97,10 +103,18 @@ export const vflipDef: OpDef = {
 /** out(x, y) = in(w-1-x, h-1-y): the pixel sequence reversed, `bpp` bytes per pixel. */
 function reverseBytes(src: Uint8Array, dst: Uint8Array, so: number, d0: number, n: number, bpp: number): void {
   if (bpp === 1) {
-    for (let i = 0, d = d0 + n - 1; i < n; i++, d--) dst[d] = src[so + i];
+    for (let i = 0, d = d0 + n - 1; i < n; i++, d--) dst[d] = src[so + i]!;
     return;
   }
-  for (let i = 0, d = d0 + n - bpp; i < n; i += bpp, d -= bpp) for (let c = 0; c < bpp; c++) dst[d + c] = src[so + i + c];
+  if (bpp === 3) {
+    for (let i = so, e = so + n, d = d0 + n - 3; i < e; i += 3, d -= 3) {
+      dst[d] = src[i]!;
+      dst[d + 1] = src[i + 1]!;
+      dst[d + 2] = src[i + 2]!;
+    }
+    return;
+  }
+  for (let i = 0, d = d0 + n - bpp; i < n; i += bpp, d -= bpp) for (let c = 0; c < bpp; c++) dst[d + c] = src[so + i + c]!;
 }
 
 function rotate180Plane(src: Uint8Array, dst: Uint8Array, so: number, d0: number, w: number, h: number): void {
@@ -119,10 +133,10 @@ export const rotate180Def: OpDef = {
       if (g.fmt === Format.yuv420p) return forEachPlane(src, dst, g.w, g.h, g.w, g.h, rotate180Plane);
       const n = g.w * g.h;
       if (g.fmt === Format.rgba32) {
-        const s32 = u32(src);
-        const d32 = u32(dst);
+        const s32 = words(src);
+        const d32 = words(dst);
         if (s32 !== null && d32 !== null) {
-          for (let i = 0, d = n - 1; i < n; i++, d--) d32[d] = s32[i];
+          for (let i = 0, d = n - 1; i < n; i++, d--) d32[d] = s32[i]!;
           return;
         }
       }
@@ -157,13 +171,19 @@ function quarterBytes(
       for (let y = ty; y < ye; y++) {
         let s = so + (y * w + tx) * bpp;
         if (bpp === 1) {
-          if (clockwise) for (let x = tx, d = d0 + tx * h + (h - 1 - y); x < xe; x++, d += h) dst[d] = src[s++];
-          else for (let x = tx, d = d0 + (w - 1 - tx) * h + y; x < xe; x++, d -= h) dst[d] = src[s++];
+          if (clockwise) for (let x = tx, d = d0 + tx * h + (h - 1 - y); x < xe; x++, d += h) dst[d] = src[s++]!;
+          else for (let x = tx, d = d0 + (w - 1 - tx) * h + y; x < xe; x++, d -= h) dst[d] = src[s++]!;
         } else {
-          const step = h * bpp;
+          const step = clockwise ? h * bpp : -h * bpp;
           let d = clockwise ? d0 + (tx * h + (h - 1 - y)) * bpp : d0 + ((w - 1 - tx) * h + y) * bpp;
-          for (let x = tx; x < xe; x++, s += bpp, d += clockwise ? step : -step) {
-            for (let c = 0; c < bpp; c++) dst[d + c] = src[s + c];
+          if (bpp === 3) {
+            for (let x = tx; x < xe; x++, s += 3, d += step) {
+              dst[d] = src[s]!;
+              dst[d + 1] = src[s + 1]!;
+              dst[d + 2] = src[s + 2]!;
+            }
+          } else {
+            for (let x = tx; x < xe; x++, s += bpp, d += step) for (let c = 0; c < bpp; c++) dst[d + c] = src[s + c]!;
           }
         }
       }
@@ -172,15 +192,15 @@ function quarterBytes(
 }
 
 /** rgba32 fast path of quarterBytes: one 32-bit word per pixel. */
-function quarterWords(s32: Uint32Array, d32: Uint32Array, w: number, h: number, clockwise: boolean): void {
+function quarterWords(s32: Int32Array, d32: Int32Array, w: number, h: number, clockwise: boolean): void {
   for (let ty = 0; ty < h; ty += TILE) {
     const ye = Math.min(h, ty + TILE);
     for (let tx = 0; tx < w; tx += TILE) {
       const xe = Math.min(w, tx + TILE);
       for (let y = ty; y < ye; y++) {
         let s = y * w + tx;
-        if (clockwise) for (let x = tx, d = tx * h + (h - 1 - y); x < xe; x++, d += h) d32[d] = s32[s++];
-        else for (let x = tx, d = (w - 1 - tx) * h + y; x < xe; x++, d -= h) d32[d] = s32[s++];
+        if (clockwise) for (let x = tx, d = tx * h + (h - 1 - y); x < xe; x++, d += h) d32[d] = s32[s++]!;
+        else for (let x = tx, d = (w - 1 - tx) * h + y; x < xe; x++, d -= h) d32[d] = s32[s++]!;
       }
     }
   }
@@ -206,8 +226,8 @@ function quarterOp(name: string, clockwise: boolean): Op {
         return forEachPlane(src, dst, g.w, g.h, g.h, g.w, clockwise ? rotate90Plane : rotate270Plane);
       }
       if (g.fmt === Format.rgba32) {
-        const s32 = u32(src);
-        const d32 = u32(dst);
+        const s32 = words(src);
+        const d32 = words(dst);
         if (s32 !== null && d32 !== null) return quarterWords(s32, d32, g.w, g.h, clockwise);
       }
       quarterBytes(src, dst, 0, 0, g.w, g.h, channels(g.fmt), clockwise);

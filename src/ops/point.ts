@@ -5,7 +5,7 @@
  */
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
-import { LITTLE_ENDIAN, copyBytes, u32 } from "./buffers";
+import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
 import { ALL_FORMATS, GRAY_ONLY, PACKED_FORMATS, intArg, noArg, sameSize, type Op, type OpDef } from "./types";
 
 // ---------------------------------------------------------------- identity
@@ -27,15 +27,15 @@ export const identityDef: OpDef = {
 
 /** out = 255 - v for every byte: `~word` over whole 32-bit words, then the 0..3 tail bytes. */
 function invertBytes(src: Uint8Array, dst: Uint8Array, n: number): void {
-  const s32 = u32(src);
-  const d32 = u32(dst);
+  const s32 = words(src);
+  const d32 = words(dst);
   let i = 0;
   if (s32 !== null && d32 !== null) {
-    const words = n >>> 2;
-    for (let k = 0; k < words; k++) d32[k] = ~s32[k];
-    i = words << 2;
+    const nw = n >>> 2;
+    for (let k = 0; k < nw; k++) d32[k] = ~s32[k]!;
+    i = nw << 2;
   }
-  for (; i < n; i++) dst[i] = 255 - src[i];
+  for (; i < n; i++) dst[i] = 255 - src[i]!;
 }
 
 /** XOR mask that flips R, G, B and keeps A of one little/big-endian RGBA word. */
@@ -43,26 +43,27 @@ const RGB_MASK = LITTLE_ENDIAN ? 0x00ffffff : 0xffffff00;
 
 /** rgba32: R,G,B = 255 - v, A kept: `word ^ RGB_MASK` per pixel (byte loop when unaligned). */
 function invertRgba(src: Uint8Array, dst: Uint8Array, n: number): void {
-  const s32 = u32(src);
-  const d32 = u32(dst);
+  const s32 = words(src);
+  const d32 = words(dst);
   if (s32 !== null && d32 !== null) {
     const px = n >>> 2;
-    for (let k = 0; k < px; k++) d32[k] = s32[k] ^ RGB_MASK;
+    for (let k = 0; k < px; k++) d32[k] = s32[k]! ^ RGB_MASK;
     return;
   }
   for (let i = 0; i < n; i += 4) {
-    dst[i] = 255 - src[i];
-    dst[i + 1] = 255 - src[i + 1];
-    dst[i + 2] = 255 - src[i + 2];
-    dst[i + 3] = src[i + 3];
+    dst[i] = 255 - src[i]!;
+    dst[i + 1] = 255 - src[i + 1]!;
+    dst[i + 2] = 255 - src[i + 2]!;
+    dst[i + 3] = src[i + 3]!;
   }
 }
 
 /**
  * invert: out = 255 - v on every channel and every plane (full range, also Y, U
- * and V of yuv420p); the alpha of rgba32 is kept. Byte-exact with ffmpeg >= 5.0
- * `-vf negate` (vf_negate.c). ffmpeg 4.x's lut-based negate instead clipped
- * yuv to limited range (Y' = 251 - clip(Y,16,235), C' = 256 - clip(C,16,240)).
+ * and V of yuv420p); the alpha of rgba32 is kept. Byte-exact with ffmpeg 5.x
+ * `-vf negate` (vf_negate.c, checked against 5.1 in ops-reference.test.ts). Older
+ * ffmpeg's lut-based negate kept yuv in limited range instead
+ * (Y' = 251 - clip(Y,16,235), C' = 256 - clip(C,16,240)).
  */
 export const invertDef: OpDef = {
   name: "invert",
@@ -70,7 +71,8 @@ export const invertDef: OpDef = {
   formats: ALL_FORMATS,
   formula:
     "out = 255 - v on every channel, full range, including Y, U and V of yuv420p (no limited-range clipping); " +
-    "rgba32 alpha kept. Byte-exact with ffmpeg >= 5.0 -vf negate (ffmpeg 4.x clipped yuv to 16..235/240 first)",
+    "rgba32 alpha kept. Byte-exact with ffmpeg 5.x -vf negate (vf_negate); older ffmpeg's lut-based negate " +
+    "kept yuv in limited range instead (Y' = 251 - clip(Y,16,235), C' = 256 - clip(C,16,240))",
   edges: "none (per pixel)",
   create(arg) {
     noArg("invert", arg);
@@ -84,18 +86,39 @@ export const invertDef: OpDef = {
 
 // ---------------------------------------------------------------- lookup-table ops
 
-/** dst[i] = lut[src[i]] for i < n. */
+/** dst[i] = lut[src[i]] for i < n; 4 bytes per load/store over the aligned words, then the tail. */
 function lutAll(lut: Uint8Array, src: Uint8Array, dst: Uint8Array, n: number): void {
-  for (let i = 0; i < n; i++) dst[i] = lut[src[i]];
+  const s32 = words(src);
+  const d32 = words(dst);
+  let i = 0;
+  if (s32 !== null && d32 !== null) {
+    const nw = n >>> 2;
+    for (let k = 0; k < nw; k++) {
+      const v = s32[k]!;
+      d32[k] = lut[v & 255]! | (lut[(v >>> 8) & 255]! << 8) | (lut[(v >>> 16) & 255]! << 16) | (lut[v >>> 24]! << 24);
+    }
+    i = nw << 2;
+  }
+  for (; i < n; i++) dst[i] = lut[src[i]!]!;
 }
 
-/** rgba32: R,G,B through the lut, alpha copied. */
+/** rgba32: R,G,B through the lut, alpha copied (one word per pixel on little-endian aligned buffers). */
 function lutRgba(lut: Uint8Array, src: Uint8Array, dst: Uint8Array, n: number): void {
+  const s32 = LITTLE_ENDIAN ? words(src) : null;
+  const d32 = s32 !== null ? words(dst) : null;
+  if (s32 !== null && d32 !== null) {
+    const px = n >>> 2;
+    for (let k = 0; k < px; k++) {
+      const v = s32[k]!;
+      d32[k] = lut[v & 255]! | (lut[(v >>> 8) & 255]! << 8) | (lut[(v >>> 16) & 255]! << 16) | (v & 0xff000000);
+    }
+    return;
+  }
   for (let i = 0; i < n; i += 4) {
-    dst[i] = lut[src[i]];
-    dst[i + 1] = lut[src[i + 1]];
-    dst[i + 2] = lut[src[i + 2]];
-    dst[i + 3] = src[i + 3];
+    dst[i] = lut[src[i]!]!;
+    dst[i + 1] = lut[src[i + 1]!]!;
+    dst[i + 2] = lut[src[i + 2]!]!;
+    dst[i + 3] = src[i + 3]!;
   }
 }
 

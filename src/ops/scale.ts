@@ -22,18 +22,18 @@ function halve(src: Uint8Array, dst: Uint8Array, so: number, d0: number, w: numb
     const r1 = 2 * oy + 1 < h ? r0 + row : r0;
     let d = d0 + oy * ow * C;
     if (C === 1) {
-      for (let x = 0, i = 0; x < full; x++, i += 2, d++) dst[d] = (src[r0 + i] + src[r0 + i + 1] + src[r1 + i] + src[r1 + i + 1] + 2) >> 2;
+      for (let x = 0, i = 0; x < full; x++, i += 2, d++) dst[d] = (src[r0 + i]! + src[r0 + i + 1]! + src[r1 + i]! + src[r1 + i + 1]! + 2) >> 2;
     } else {
       for (let x = 0; x < full; x++) {
         const i = 2 * x * C;
         for (let c = 0; c < C; c++, d++) {
-          dst[d] = (src[r0 + i + c] + src[r0 + i + C + c] + src[r1 + i + c] + src[r1 + i + C + c] + 2) >> 2;
+          dst[d] = (src[r0 + i + c]! + src[r0 + i + C + c]! + src[r1 + i + c]! + src[r1 + i + C + c]! + 2) >> 2;
         }
       }
     }
     if (w & 1) {
       const i = (w - 1) * C;
-      for (let c = 0; c < C; c++, d++) dst[d] = (2 * (src[r0 + i + c] + src[r1 + i + c]) + 2) >> 2;
+      for (let c = 0; c < C; c++, d++) dst[d] = (2 * (src[r0 + i + c]! + src[r1 + i + c]!) + 2) >> 2;
     }
   }
 }

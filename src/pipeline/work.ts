@@ -115,6 +115,13 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     const i = pick;
     // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
     if (!p.casState(raw, i, State.READY, claimed)) continue;
+    // The slot may have been recycled between scan and CAS (another worker
+    // finished frame n, the producer wrote n + K): re-check I2 now that we
+    // own it; only the consumer can change the processed slot from here on.
+    if (stateOf(p.state(proc, i)) !== State.FREE) {
+      p.setState(raw, i, State.READY);
+      continue;
+    }
     const t0 = shim.shim_now_us();
     p.slotFrame(raw, i, frame); // bounds-checked (I6)
     let out;

@@ -1,0 +1,100 @@
+/** The bench's human-readable table (the JSON is the BenchResult itself). */
+import { machineLine } from "./machine";
+import type { BenchResult, LatencyScenario, MemoryScenario, ThroughputScenario } from "./scenarios";
+
+const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "-");
+
+function pad(cells: string[][], right: boolean[]): string[] {
+  const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  return cells.map((r) => "  " + r.map((s, c) => (right[c] ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join("  ").trimEnd());
+}
+
+function num(v: number, digits = 1): string {
+  if (!Number.isFinite(v)) return "n/a";
+  if (v >= 100000) return Math.round(v).toLocaleString("en-US");
+  if (v >= 1000) return v.toFixed(0);
+  return v.toFixed(digits);
+}
+
+function throughputTable(s: ThroughputScenario): string[] {
+  const head = ["config", "procs", "frames/s", "MB/s", "e2e f/s", "vs pipe", "mem% (passes)", "peak RSS"];
+  const rows = s.rows.map((r) => r.error ? [r.label, String(r.procs), "failed", "", "", "", "", ""] : [
+    r.label,
+    String(r.procs),
+    num(r.fps),
+    num(r.mbps),
+    r.kind === "cpu" || r.kind === "memcpy" ? "-" : num(r.fpsE2E),
+    r.vsPipe === null ? "-" : `${r.vsPipe.toFixed(2)}×`,
+    r.memFrac === null ? "-" : `${(r.memFrac * 100).toFixed(0)}% (×${r.touches})`,
+    r.kind === "cpu" || r.kind === "memcpy" ? "-" : MB(r.peakRss),
+  ]);
+  const out = [`${s.id}  ${s.title}; ${(s.frameBytes / 1e6).toFixed(3)} MB/frame; memory ceiling ${(s.memcpy.bps / 1e9).toFixed(2)} GB/s (${s.memcpy.processes} copy loops; 1 loop ${(s.memcpy.oneBps / 1e9).toFixed(2)} GB/s)`];
+  out.push(...pad([head, ...rows], [false, true, true, true, true, true, true, true]));
+  const shm = s.rows.filter((r) => r.kind === "shm");
+  const one = shm.find((r) => r.workers === 1);
+  if (one && shm.length > 1) out.push(`  workers scaling: ${shm.map((r) => `${r.workers}w ${(r.fps / one.fps).toFixed(2)}×`).join(", ")}`);
+  const st = s.rows.filter((r) => (r.kind === "shm" || r.kind === "pipe" || r.kind === "cat") && !r.error);
+  if (st.length) out.push(`  start/stop cost (wall - frames / steady rate): ${st.map((r) => `${r.id} ${r.startS.toFixed(2)} s`).join(", ")}`);
+  const cpu = s.rows.find((r) => r.cpu);
+  if (cpu?.cpu) out.push(`  CPU ceiling: frames through a ring of slots ${num(cpu.cpu.ringFps)} f/s (shown); cache-hot single buffer ${num(cpu.cpu.hotFps)} f/s`);
+  out.push(...incidents(s.rows));
+  return out;
+}
+
+function incidents(rows: { label: string; error?: string; incidents: string[] }[]): string[] {
+  const out: string[] = [];
+  for (const r of rows) {
+    for (const i of r.incidents) out.push(`  ! ${r.label}: attempt failed: ${i}`);
+    if (r.error) out.push(`  ! ${r.label}: no measurement`);
+  }
+  return out;
+}
+
+function latencyTable(s: LatencyScenario): string[] {
+  const head = ["config", "frames", "achieved f/s", "p50 µs", "p90 µs", "p99 µs", "p99.9 µs", "max µs", "max incl. warm-up", "peak RSS"];
+  const rows = s.rows.map((r) => r.error ? [r.label, "failed", "", "", "", "", "", "", "", ""] : [
+    r.label,
+    `${r.frames - r.warmup}+${r.warmup}`,
+    num(r.fps),
+    num(r.steady.p50Us),
+    num(r.steady.p90Us),
+    num(r.steady.p99Us),
+    num(r.steady.p999Us),
+    num(r.steady.maxUs, 0),
+    num(r.all.maxUs, 0),
+    MB(r.peakRss),
+  ]);
+  const w = s.rows[0]?.warmup ?? 0;
+  return [
+    `S3  ${s.title}; publish -> consumer has it, CLOCK_MONOTONIC; first ${w} frames (warm-up: stages still starting) excluded`,
+    ...pad([head, ...rows], [false, true, true, true, true, true, true, true, true, true]),
+    ...incidents(s.rows),
+  ];
+}
+
+function memoryTable(s: MemoryScenario): string[] {
+  const [a, b] = s.counts;
+  const head = ["process", `${a.toLocaleString("en-US")} frames`, `${b.toLocaleString("en-US")} frames`, "growth"];
+  const rows = s.procs.map((p) => [p.role, MB(p.rss[0]), MB(p.rss[1]), `${p.growth >= 0 ? "+" : ""}${(p.growth * 100).toFixed(1)}%`]);
+  return [`MEM ${s.title} (VmHWM at exit)`, ...pad([head, ...rows], [false, true, true, true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+}
+
+export function renderTable(r: BenchResult): string {
+  const out: string[] = [];
+  out.push(`shmimg bench${r.quick ? " --quick" : ""}: ${machineLine(r.machine)}`);
+  out.push(`frames from files in ${r.dir}, output /dev/null; pipes ${(r.pipeSize / 1024).toFixed(0)} KiB; frames/s = steady (two points: all frames vs the first tenth), e2e = frames / wall incl. process start`);
+  out.push("");
+  const { S1, S2, S3, S4, MEM } = r.scenarios;
+  for (const s of [S1, S2]) if (s) out.push(...throughputTable(s), "");
+  if (S3) out.push(...latencyTable(S3), "");
+  if (S4) out.push(...throughputTable(S4), "");
+  if (MEM) out.push(...memoryTable(MEM), "");
+  if (r.targets.length) {
+    out.push("targets");
+    out.push(...pad([["", "target", "goal", "measured"], ...r.targets.map((t) => [t.met ? "met" : "NOT met", t.what, t.goal, t.value])], [false, false, false, true]));
+    out.push("");
+  }
+  for (const e of r.errors) out.push(`error: ${e}`);
+  out.push(`total ${r.totalS.toFixed(1)} s`);
+  return out.join("\n") + "\n";
+}

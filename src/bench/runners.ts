@@ -1,0 +1,274 @@
+/**
+ * Running the measured configurations as real processes and collecting what
+ * they report: wall time (spawn of the first process to exit of the last),
+ * exit codes, per-process peak RSS and CPU time, latency samples.
+ *
+ * (a) shm:   `shmimg run --input FILE --output /dev/null --json` (supervisor,
+ *            producer, N workers, consumer); per-process numbers come from
+ *            the stage log every shmimg process appends to as it exits.
+ * (b)/(c) chains: processes joined by pipes the bench makes itself (pipe2,
+ *            each sized with F_SETPIPE_SZ), stdin of the first = the frame
+ *            file, stdout of the last = /dev/null; per-process numbers from
+ *            wait4's rusage (Bun's resourceUsage()).
+ * tools:     `shmimg pipe-work --mode cpu|memcpy` print one JSON line.
+ */
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { selfCommand } from "../pipeline/spawn";
+import { cleanByName } from "../pipeline/lifecycle";
+import type { RunReport } from "../pipeline/supervisor";
+import { readStageLog, STAGE_LOG_ENV, type StageRecord } from "./stage-log";
+import { closeQuietly, makePipe } from "./sys";
+import { loadSamples } from "./latency";
+
+export interface ProcStat {
+  role: string;
+  pid: number;
+  peakRss: number;
+  userS: number;
+  sysS: number;
+  vcsw: number;
+  ivcsw: number;
+  /** shmimg stages: JS heap at exit and after a full GC (bytes). */
+  heap?: number;
+  heapLive?: number;
+}
+
+export interface RunResult {
+  wallS: number;
+  code: number;
+  procs: ProcStat[];
+  /** CPU time the machine spent on processes other than this run's during it (s; /proc/stat busy minus ours). */
+  foreignCpuS: number;
+  report?: RunReport;
+  latency?: Float64Array;
+  stderr: string;
+}
+
+export class BenchError extends Error {}
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). */
+export function machineBusyS(): number {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+    return (user + nice + system + irq + softirq + steal) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function foreign(busy0: number, procs: ProcStat[]): number {
+  const ours = procs.reduce((a, p) => a + p.userS + p.sysS, 0);
+  return Math.max(0, machineBusyS() - busy0 - ours);
+}
+
+let seq = 0;
+const uid = () => `${process.pid}-${++seq}`;
+
+const ROLE: Record<string, string> = { run: "supervisor", produce: "producer", work: "worker", consume: "consumer" };
+
+function fromStage(r: StageRecord): ProcStat {
+  return { role: ROLE[r.cmd] ?? r.cmd, pid: r.pid, peakRss: r.peakRss, userS: r.userS, sysS: r.sysS, vcsw: r.vcsw, ivcsw: r.ivcsw, heap: r.heap, heapLive: r.heapLive };
+}
+
+function fromRusage(role: string, p: Subprocess<any, any, any>): ProcStat {
+  const u = p.resourceUsage();
+  if (!u) return { role, pid: p.pid, peakRss: 0, userS: 0, sysS: 0, vcsw: 0, ivcsw: 0 };
+  return {
+    role,
+    pid: p.pid,
+    peakRss: u.maxRSS,
+    userS: Number(u.cpuTime.user) / 1e6,
+    sysS: Number(u.cpuTime.system) / 1e6,
+    vcsw: u.contextSwitches.voluntary,
+    ivcsw: u.contextSwitches.involuntary,
+  };
+}
+
+async function exitedWithin(procs: Subprocess<any, any, any>[], timeoutS: number): Promise<boolean> {
+  let timer: Timer | undefined;
+  const timeout = new Promise<false>((res) => (timer = setTimeout(() => res(false), timeoutS * 1000)));
+  const all = Promise.all(procs.map((p) => p.exited)).then(() => true);
+  const ok = await Promise.race([all, timeout]);
+  clearTimeout(timer);
+  if (!ok) {
+    // SIGTERM first: run stops its stages and removes its objects.
+    for (const p of procs) p.kill("SIGTERM");
+    const gone = await Promise.race([all, Bun.sleep(3000).then(() => false)]);
+    if (!gone) for (const p of procs) p.kill("SIGKILL");
+    await all;
+  }
+  return ok;
+}
+
+export interface ShmOptions {
+  dir: string;
+  file: string;
+  workers: number;
+  op: string;
+  timeoutS: number;
+  fps?: number;
+  latency?: boolean;
+  /** Extra arguments for run (e.g. --max-size for an empty stream). */
+  extra?: string[];
+}
+
+/** (a): one `shmimg run`. */
+export async function runShm(o: ShmOptions): Promise<RunResult> {
+  const tag = uid();
+  const log = join(o.dir, `stages-${tag}.jsonl`);
+  const lat = join(o.dir, `latency-${tag}.f64`);
+  const name = `bench-${tag}`;
+  const args = ["run", "--workers", String(o.workers), "--op", o.op, "--input", o.file, "--output", "/dev/null", "--json", "--name", name];
+  if (o.fps) args.push("--fps", String(o.fps));
+  if (o.latency) args.push("--latency-out", lat);
+  if (o.extra) args.push(...o.extra);
+  const busy0 = machineBusyS();
+  const t0 = performance.now();
+  const proc = Bun.spawn([...selfCommand(), ...args], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, [STAGE_LOG_ENV]: log, SHMIMG_QUIET: "1" },
+  });
+  const out = new Response(proc.stdout).text();
+  const err = new Response(proc.stderr).text();
+  const ok = await exitedWithin([proc], o.timeoutS);
+  const wallS = (performance.now() - t0) / 1000;
+  const stdout = await out;
+  const stderr = await err;
+  try {
+    cleanByName(name, true); // normally already removed by run itself
+  } catch {}
+  const procs = readStageLog(log).map(fromStage);
+  rmSync(log, { force: true });
+  let report: RunReport | undefined;
+  try {
+    report = JSON.parse(stdout.trim().split("\n").pop() ?? "");
+  } catch {}
+  let latency: Float64Array | undefined;
+  if (o.latency && existsSync(lat)) {
+    latency = loadSamples(lat);
+    rmSync(lat, { force: true });
+  }
+  const code = ok ? (proc.exitCode ?? 128) : 124;
+  if (code !== 0) throw new BenchError(`shmimg ${args.join(" ")} exited ${code}${ok ? "" : ` (killed after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}`);
+  return { wallS, code, procs, foreignCpuS: foreign(busy0, procs), report, latency, stderr };
+}
+
+export interface ChainStage {
+  role: string;
+  argv: string[];
+}
+
+export interface ChainOptions {
+  dir: string;
+  /** stdin of the first stage. */
+  file: string;
+  stages: ChainStage[];
+  /** Bytes per pipe (F_SETPIPE_SZ); 0 = kernel default. */
+  pipeSize: number;
+  timeoutS: number;
+  /** Path a stage writes latency samples to (read back and removed). */
+  latencyFile?: string;
+}
+
+/** (b)/(c): stages joined by pipes, file -> stage 0 -> ... -> /dev/null. */
+export async function runChain(o: ChainOptions): Promise<RunResult> {
+  const n = o.stages.length;
+  const fds: number[] = [];
+  const inFd = openSync(o.file, "r");
+  const outFd = openSync("/dev/null", "w");
+  fds.push(inFd, outFd);
+  const pipes: [number, number][] = [];
+  for (let i = 0; i < n - 1; i++) {
+    const p = makePipe(o.pipeSize);
+    pipes.push(p);
+    fds.push(p[0], p[1]);
+  }
+  const procs: Subprocess<any, any, any>[] = [];
+  const errs: Promise<string>[] = [];
+  const busy0 = machineBusyS();
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const p = Bun.spawn(o.stages[i]!.argv, {
+        stdin: i === 0 ? inFd : pipes[i - 1]![0],
+        stdout: i === n - 1 ? outFd : pipes[i]![1],
+        stderr: "pipe",
+        env: { ...process.env, SHMIMG_QUIET: "1" },
+      });
+      procs.push(p);
+      errs.push(new Response(p.stderr).text());
+    }
+  } finally {
+    // The children hold their own ends now; ours would keep EOF from arriving.
+    for (const fd of fds) closeQuietly(fd);
+  }
+  const ok = await exitedWithin(procs, o.timeoutS);
+  const wallS = (performance.now() - t0) / 1000;
+  const stderr = (await Promise.all(errs)).join("");
+  const codes = procs.map((p) => p.exitCode ?? 128);
+  const code = ok ? codes.find((c) => c !== 0) ?? 0 : 124;
+  if (code !== 0)
+    throw new BenchError(`${o.stages.map((s) => s.argv.slice(-3).join(" ")).join(" | ")} exited [${codes.join(",")}]${ok ? "" : ` (killed after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}`);
+  let latency: Float64Array | undefined;
+  if (o.latencyFile && existsSync(o.latencyFile)) {
+    latency = loadSamples(o.latencyFile);
+    rmSync(o.latencyFile, { force: true });
+  }
+  const stats = procs.map((p, i) => fromRusage(o.stages[i]!.role, p));
+  return { wallS, code, procs: stats, foreignCpuS: foreign(busy0, stats), latency, stderr };
+}
+
+/** `shmimg pipe-work ARGS` printing one JSON line. */
+export async function runTool<T>(args: string[], timeoutS: number): Promise<T> {
+  const proc = Bun.spawn([...selfCommand(), "pipe-work", ...args], { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, SHMIMG_QUIET: "1" } });
+  const out = new Response(proc.stdout).text();
+  const err = new Response(proc.stderr).text();
+  const ok = await exitedWithin([proc], timeoutS);
+  if (!ok || proc.exitCode !== 0) throw new BenchError(`shmimg pipe-work ${args.join(" ")} failed (${ok ? `exit ${proc.exitCode}` : "timeout"}): ${(await err).trim().slice(0, 800)}`);
+  return JSON.parse((await out).trim().split("\n").pop()!) as T;
+}
+
+/** `shmimg pipe-work ARGS` in n processes at once; each prints one JSON line. */
+export async function runToolParallel<T>(args: string[], n: number, timeoutS: number): Promise<T[]> {
+  return Promise.all(Array.from({ length: n }, () => runTool<T>(args, timeoutS)));
+}
+
+/** `shmimg gen` into a file; returns its size. */
+export async function genFile(path: string, count: number, size: string, format: string, timeoutS: number): Promise<number> {
+  const fd = openSync(path, "w");
+  const proc = Bun.spawn([...selfCommand(), "gen", "--count", String(count), "--size", size, "--format", format], { stdin: "ignore", stdout: fd, stderr: "pipe", env: { ...process.env, SHMIMG_QUIET: "1" } });
+  closeSync(fd);
+  const err = new Response(proc.stderr).text();
+  const ok = await exitedWithin([proc], timeoutS);
+  if (!ok || proc.exitCode !== 0) throw new BenchError(`shmimg gen --count ${count} --size ${size} --format ${format} failed: ${(await err).trim()}`);
+  return Bun.file(path).size;
+}
+
+/** The self command line, for chain stages. */
+export function self(...args: string[]): string[] {
+  return [...selfCommand(), ...args];
+}
+
+/** Copies the first `bytes` bytes of a file (Bun.write of a Blob slice copies the whole file in Bun 1.4). */
+export function copyPrefix(from: string, to: string, bytes: number): void {
+  const src = openSync(from, "r");
+  const dst = openSync(to, "w");
+  try {
+    const buf = new Uint8Array(4 << 20);
+    let done = 0;
+    while (done < bytes) {
+      const n = readSync(src, buf, 0, Math.min(buf.length, bytes - done), done);
+      if (n <= 0) break;
+      writeSync(dst, buf, 0, n);
+      done += n;
+    }
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
