@@ -51,7 +51,7 @@ async function cli(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ShmimgError) {
       // Exit 141 (reader closed the output) is not an error worth a line.
-      if (e.code !== Exit.SIGPIPE) printError(e.message);
+      if (e.code !== Exit.SIGPIPE && !(e.secondary && process.env.SHMIMG_QUIET)) printError(e.message);
       return e.code;
     }
     if (e && (e as { name?: string }).name === "CLIError") {

@@ -17,6 +17,11 @@ export type ExitCode = (typeof Exit)[keyof typeof Exit] | number;
 
 /** An error that ends a command with a documented exit code and one `ERROR: ...` line. */
 export class ShmimgError extends Error {
+  /**
+   * A consequence of an error another stage already reported (e.g. the
+   * pipeline was aborted): under `run` (SHMIMG_QUIET) it is not printed again.
+   */
+  secondary = false;
   constructor(
     message: string,
     readonly code: ExitCode,

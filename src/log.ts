@@ -7,7 +7,8 @@ import { createConsola } from "consola";
 export const log = createConsola({
   stdout: process.stderr,
   stderr: process.stderr,
-  level: process.env.SHMIMG_QUIET ? 1 : 3,
+  // Stages started by `run` only print errors; run reports for them.
+  level: process.env.SHMIMG_QUIET ? 0 : 3,
   formatOptions: { date: false, colors: false, compact: true },
 });
 

@@ -347,8 +347,9 @@ function cpuCeiling(w: number, h: number, fmt: Format, spec: string, count: numb
   const dst = Array.from({ length: K }, () => new Uint8Array(outLen));
   const info = { w, h, fmt };
   const timed = (k: number, n: number): number => {
-    const warm = Math.max(2, Math.min(k, Math.ceil(n / 20)));
-    for (let i = 0; i < warm; i++) chain.apply(src[i % k]!, info, dst[i % k]!);
+    // Warm up (JIT tiers) for at least 3 frames and 0.2 s.
+    const w0 = performance.now();
+    for (let i = 0; i < 3 || performance.now() - w0 < 200; i++) chain.apply(src[i % k]!, info, dst[i % k]!);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) chain.apply(src[i % k]!, info, dst[i % k]!);
     return (performance.now() - t0) / 1000;

@@ -2,7 +2,7 @@
 import { machineLine } from "./machine";
 import type { BenchResult, LatencyScenario, MemoryScenario, ThroughputScenario } from "./scenarios";
 
-const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(0)} MiB` : "-");
+const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(1)} MiB` : "-");
 
 function pad(cells: string[][], right: boolean[]): string[] {
   const widths = cells[0]!.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
@@ -21,7 +21,7 @@ function throughputTable(s: ThroughputScenario): string[] {
   const rows = s.rows.map((r) => r.error ? [r.label, String(r.procs), "failed", "", "", "", "", ""] : [
     r.label,
     String(r.procs),
-    num(r.fps),
+    num(r.fps) + (r.foreignShare > BUSY ? "*" : ""),
     num(r.mbps),
     r.kind === "cpu" || r.kind === "memcpy" ? "-" : num(r.fpsE2E),
     r.vsPipe === null ? "-" : `${r.vsPipe.toFixed(2)}×`,
@@ -38,7 +38,15 @@ function throughputTable(s: ThroughputScenario): string[] {
   const cpu = s.rows.find((r) => r.cpu);
   if (cpu?.cpu) out.push(`  CPU ceiling: frames through a ring of slots ${num(cpu.cpu.ringFps)} f/s (shown); cache-hot single buffer ${num(cpu.cpu.hotFps)} f/s`);
   out.push(...incidents(s.rows));
+  out.push(...busy(s.rows));
   return out;
+}
+
+/** Other processes used more than this share of the CPUs during a run: the row is marked. */
+const BUSY = 0.05;
+
+function busy(rows: { label: string; foreignShare: number }[]): string[] {
+  return rows.filter((r) => r.foreignShare > BUSY).map((r) => `  * ${r.label}: other processes used ${(r.foreignShare * 100).toFixed(0)}% of the CPUs during the run`);
 }
 
 function incidents(rows: { label: string; error?: string; incidents: string[] }[]): string[] {
@@ -69,14 +77,17 @@ function latencyTable(s: LatencyScenario): string[] {
     `S3  ${s.title}; publish -> consumer has it, CLOCK_MONOTONIC; first ${w} frames (warm-up: stages still starting) excluded`,
     ...pad([head, ...rows], [false, true, true, true, true, true, true, true, true, true]),
     ...incidents(s.rows),
+    ...busy(s.rows),
   ];
 }
 
 function memoryTable(s: MemoryScenario): string[] {
-  const [a, b] = s.counts;
-  const head = ["process", `${a.toLocaleString("en-US")} frames`, `${b.toLocaleString("en-US")} frames`, "growth"];
-  const rows = s.procs.map((p) => [p.role, MB(p.rss[0]), MB(p.rss[1]), `${p.growth >= 0 ? "+" : ""}${(p.growth * 100).toFixed(1)}%`]);
-  return [`MEM ${s.title} (VmHWM at exit)`, ...pad([head, ...rows], [false, true, true, true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+  const c = s.counts.map((n) => n.toLocaleString("en-US"));
+  const head = ["process", ...c, "growth", ...(c.length > 2 ? ["then"] : []), "live JS objects after GC"];
+  const sign = (g: number) => (Number.isFinite(g) ? `${g >= 0 ? "+" : ""}${(g * 100).toFixed(1)}%` : "n/a");
+  const rows = s.procs.map((p) => [p.role, ...p.rss.map(MB), sign(p.growth), ...(c.length > 2 ? [sign(p.growthAfter)] : []), p.liveObjects.map((n) => (Number.isFinite(n) ? String(n) : "?")).join(" / ")]);
+  const note = `peak RSS (VmHWM at exit) for ${c.join(" / ")} frames; growth = ${c[1]} vs ${c[0]} (the target)${c.length > 2 ? `, then = ${c[2]} vs ${c[1]} (levels off?)` : ""}`;
+  return [`MEM ${s.title}`, `  ${note}`, ...pad([head, ...rows], [false, ...c.map(() => true), true, ...(c.length > 2 ? [true] : []), true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
 }
 
 export function renderTable(r: BenchResult): string {

@@ -30,9 +30,13 @@ export interface ProcStat {
   sysS: number;
   vcsw: number;
   ivcsw: number;
-  /** shmimg stages: JS heap at exit and after a full GC (bytes). */
+  /** shmimg stages: JS heap and malloc figures at exit (see StageRecord). */
   heap?: number;
+  heapCapacity?: number;
+  extraMemory?: number;
+  mallocPeak?: number;
   heapLive?: number;
+  objectsLive?: number;
 }
 
 export interface RunResult {
@@ -70,7 +74,7 @@ const uid = () => `${process.pid}-${++seq}`;
 const ROLE: Record<string, string> = { run: "supervisor", produce: "producer", work: "worker", consume: "consumer" };
 
 function fromStage(r: StageRecord): ProcStat {
-  return { role: ROLE[r.cmd] ?? r.cmd, pid: r.pid, peakRss: r.peakRss, userS: r.userS, sysS: r.sysS, vcsw: r.vcsw, ivcsw: r.ivcsw, heap: r.heap, heapLive: r.heapLive };
+  return { role: ROLE[r.cmd] ?? r.cmd, pid: r.pid, peakRss: r.peakRss, userS: r.userS, sysS: r.sysS, vcsw: r.vcsw, ivcsw: r.ivcsw, heap: r.heap, heapCapacity: r.heapCapacity, extraMemory: r.extraMemory, mallocPeak: r.mallocPeak, heapLive: r.heapLive, objectsLive: r.objectsLive };
 }
 
 function fromRusage(role: string, p: Subprocess<any, any, any>): ProcStat {

@@ -38,7 +38,7 @@ export interface Sizes {
   s3Frames: number;
   s3Warmup: number;
   s4Frames: number;
-  memCounts: [number, number];
+  memCounts: number[];
   memcpyS: number;
   /** Per run: a run that takes longer is stopped and counted as hung. */
   timeoutS: number;
@@ -46,8 +46,8 @@ export interface Sizes {
 
 export function sizesFor(quick: boolean): Sizes {
   return quick
-    ? { s1Frames: 40, s2Frames: 20_000, s3Frames: 1_500, s3Warmup: 500, s4Frames: 12, memCounts: [1_000, 10_000], memcpyS: 0.3, timeoutS: 20 }
-    : { s1Frames: 300, s2Frames: 200_000, s3Frames: 5_000, s3Warmup: 1_000, s4Frames: 120, memCounts: [1_000, 100_000], memcpyS: 1, timeoutS: 60 };
+    ? { s1Frames: 40, s2Frames: 20_000, s3Frames: 1_500, s3Warmup: 500, s4Frames: 12, memCounts: [1_000, 10_000, 30_000], memcpyS: 0.3, timeoutS: 20 }
+    : { s1Frames: 300, s2Frames: 200_000, s3Frames: 5_000, s3Warmup: 1_000, s4Frames: 120, memCounts: [1_000, 100_000, 300_000], memcpyS: 1, timeoutS: 60 };
 }
 
 export type Kind = "shm" | "pipe" | "cat" | "cpu" | "memcpy";
@@ -83,6 +83,8 @@ export interface Row {
   procStats: ProcStat[];
   /** From run --json (shm rows). */
   run?: { framesOut: number; producerBlockedS: number; consumerWaitS: number; perWorker: Record<string, number>; wallS: number };
+  /** Share of the machine's CPU time used by other processes during the kept runs (0..1). */
+  foreignShare: number;
   /** Set when no attempt succeeded (the numbers are then NaN). */
   error?: string;
   /** Failed attempts (hangs, crashes) before the measured one. */
@@ -119,6 +121,8 @@ export interface LatencyRow {
   all: LatencySummary;
   peakRss: number;
   procStats: ProcStat[];
+  /** Share of the machine's CPU time used by other processes during the run (0..1). */
+  foreignShare: number;
   error?: string;
   incidents: string[];
 }
@@ -140,10 +144,15 @@ export interface MemoryScenario {
   format: string;
   op: string;
   workers: number;
-  counts: [number, number];
-  /** Per process (workers by index): peak RSS at each count, growth = big/small - 1. */
-  procs: { role: string; rss: [number, number]; growth: number }[];
-  wallS: [number, number];
+  /** Frame counts: the two the target compares, then a larger one (does the growth level off?). */
+  counts: number[];
+  /**
+   * Per process (workers by index): peak RSS and live JS objects (after a
+   * full GC at exit) at each count; growth = rss[1] / rss[0] - 1, the target;
+   * growthAfter = rss[2] / rss[1] - 1 (≈ 0 when the growth is bounded).
+   */
+  procs: { role: string; rss: number[]; liveObjects: number[]; growth: number; growthAfter: number }[];
+  wallS: number[];
   incidents: string[];
 }
 
@@ -271,7 +280,7 @@ class Bench {
     copyPrefix(file, prefix, prefixFrames * (NATIVE_HEADER + frameBytes));
     const sc: ThroughputScenario = { id, title, size, format, op, frames, frameBytes, fileBytes, memcpy: { bps: 0, setBps: 0, memcpyBps: 0, slots: 0, processes: 1, oneBps: 0 }, rows: [], prefixFrames };
     type Base = Pick<Row, "id" | "label" | "kind" | "workers" | "procs">;
-    type Timing = { wallS: number; prefixFrames: number; prefixWallS: number; steadyS: number; procStats: ProcStat[]; error?: string; incidents?: string[] };
+    type Timing = { wallS: number; prefixFrames: number; prefixWallS: number; steadyS: number; procStats: ProcStat[]; error?: string; incidents?: string[]; foreignShare?: number };
     const mk = (base: Base, m: Timing): Row => {
       const fps = m.error ? NaN : (frames - m.prefixFrames) / Math.max(m.steadyS, 1e-6);
       const touches = touchesOf(base.kind, op);
@@ -291,6 +300,7 @@ class Bench {
         memFrac: sc.memcpy.bps > 0 ? (fps * frameBytes * touches) / sc.memcpy.bps : null,
         peakRss: maxRss(m.procStats),
         procStats: m.procStats,
+        foreignShare: m.foreignShare ?? 0,
         error: m.error,
         incidents: m.incidents ?? [],
       };
@@ -303,7 +313,8 @@ class Bench {
       const short = await this.measure(`${what}, first ${prefixFrames} frames`, () => run(prefix));
       const incidents = [...full.incidents, ...short.incidents];
       if (!short.r) return { row: failedRow(base, `prefix run: ${short.error}`, incidents), full: full.r };
-      const row = mk(base, { wallS: full.r.wallS, prefixFrames, prefixWallS: short.r.wallS, steadyS: full.r.wallS - short.r.wallS, procStats: full.r.procs, incidents });
+      const foreignShare = (full.r.foreignCpuS + short.r.foreignCpuS) / ((full.r.wallS + short.r.wallS) * this.cfg.nproc);
+      const row = mk(base, { wallS: full.r.wallS, prefixFrames, prefixWallS: short.r.wallS, steadyS: full.r.wallS - short.r.wallS, procStats: full.r.procs, incidents, foreignShare });
       return { row, full: full.r };
     };
     const rows: Row[] = [];
@@ -391,7 +402,7 @@ class Bench {
     const sc: LatencyScenario = { id: "S3", title: `latency, ${size} ${format} "${op}" paced at ${fps} frames/s`, size, format, op, fps, rows: [] };
     const empty: LatencySummary = summarize(new Float64Array(0));
     const mk = (id: string, label: string, kind: Kind, workers: number, m: Measured): LatencyRow => {
-      if (!m.r) return { id, label, kind, workers, frames, warmup, fps: NaN, steady: empty, all: empty, peakRss: 0, procStats: [], error: m.error, incidents: m.incidents };
+      if (!m.r) return { id, label, kind, workers, frames, warmup, fps: NaN, steady: empty, all: empty, peakRss: 0, procStats: [], foreignShare: 0, error: m.error, incidents: m.incidents };
       const r = m.r;
       const s = r.latency ?? new Float64Array(0);
       if (s.length !== frames) this.errors.push(`S3 ${label}: ${s.length} latency samples for ${frames} frames`);
@@ -407,6 +418,7 @@ class Bench {
         all: summarize(s),
         peakRss: maxRss(r.procs),
         procStats: r.procs,
+        foreignShare: r.foreignCpuS / (r.wallS * this.cfg.nproc),
         incidents: m.incidents,
       };
     };
@@ -468,18 +480,17 @@ class Bench {
     }
     // Match processes by role, workers in pid order.
     const byRole = (ps: ProcStat[]) => {
-      const m = new Map<string, number>();
+      const m = new Map<string, ProcStat>();
       const count = new Map<string, number>();
       for (const p of [...ps].sort((a, b) => a.pid - b.pid)) {
         const k = (count.get(p.role) ?? 0) + 1;
         count.set(p.role, k);
-        m.set(p.role === "worker" ? `worker ${k}` : p.role, p.peakRss);
+        m.set(p.role === "worker" ? `worker ${k}` : p.role, p);
       }
       return m;
     };
-    const small = byRole(per[0]!);
-    const big = byRole(per[1]!);
-    const roles = [...small.keys()].filter((k) => big.has(k));
+    const maps = per.map(byRole);
+    const roles = [...maps[0]!.keys()].filter((k) => maps.every((m) => m.has(k)));
     const rank = (r: string) => ["supervisor", "producer", "worker", "consumer"].findIndex((x) => r.startsWith(x));
     roles.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     return {
@@ -491,11 +502,11 @@ class Bench {
       workers,
       counts: memCounts,
       procs: roles.map((role) => {
-        const a = small.get(role)!;
-        const b = big.get(role)!;
-        return { role, rss: [a, b] as [number, number], growth: a > 0 ? b / a - 1 : NaN };
+        const rss = maps.map((m) => m.get(role)!.peakRss);
+        const liveObjects = maps.map((m) => m.get(role)!.objectsLive ?? NaN);
+        return { role, rss, liveObjects, growth: rss[0]! > 0 ? rss[1]! / rss[0]! - 1 : NaN, growthAfter: rss.length > 2 && rss[1]! > 0 ? rss[2]! / rss[1]! - 1 : NaN };
       }),
-      wallS: [walls[0]!, walls[1]!],
+      wallS: walls,
       incidents,
     };
   }
@@ -536,7 +547,7 @@ function evaluate(res: BenchResult): Target[] {
     for (const p of MEM.procs)
       t.push({
         id: `MEM-${p.role.replace(/\s+/g, "")}`,
-        what: `peak RSS of ${p.role}, ${MEM.counts[1].toLocaleString("en-US")} vs ${MEM.counts[0].toLocaleString("en-US")} frames`,
+        what: `peak RSS of ${p.role}, ${MEM.counts[1]!.toLocaleString("en-US")} vs ${MEM.counts[0]!.toLocaleString("en-US")} frames`,
         goal: "within 10%",
         value: ok(p.growth) ? `${p.growth >= 0 ? "+" : ""}${(p.growth * 100).toFixed(1)}%` : "failed",
         met: ok(p.growth) && Math.abs(p.growth) <= 0.1,

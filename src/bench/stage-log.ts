@@ -28,8 +28,14 @@ export interface StageRecord {
   ivcsw: number;
   /** Wall time from process start (as far as JS can tell) to exit, s. */
   aliveS: number;
-  /** JS heap at exit, then after a full GC (live objects), bytes; and object count after it. */
+  /** JS heap at exit: size, capacity and extra (array buffers etc.) memory, bytes; objects. */
   heap: number;
+  heapCapacity: number;
+  extraMemory: number;
+  objects: number;
+  /** Peak bytes committed by the malloc (mimalloc) heap. */
+  mallocPeak: number;
+  /** After a full GC: JS heap bytes and live objects. */
   heapLive: number;
   objectsLive: number;
 }
@@ -47,7 +53,7 @@ export function logStage(argv: string[]): void {
   try {
     const status = readFileSync("/proc/self/status", "utf8");
     const ru = process.resourceUsage();
-    const heap = heapStats().heapSize;
+    const before = heapStats() as ReturnType<typeof heapStats> & { mimalloc?: { committed?: { peak?: number } } };
     Bun.gc(true);
     const live = heapStats();
     const rec: StageRecord = {
@@ -61,7 +67,11 @@ export function logStage(argv: string[]): void {
       vcsw: ru.voluntaryContextSwitches,
       ivcsw: ru.involuntaryContextSwitches,
       aliveS: performance.now() / 1000,
-      heap,
+      heap: before.heapSize,
+      heapCapacity: before.heapCapacity,
+      extraMemory: before.extraMemorySize,
+      objects: before.objectCount,
+      mallocPeak: before.mimalloc?.committed?.peak ?? 0,
       heapLive: live.heapSize,
       objectsLive: live.objectCount,
     };

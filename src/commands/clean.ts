@@ -23,7 +23,7 @@ export default defineCommand({
       const all = listOurPipelines();
       let n = 0;
       for (const pl of all) {
-        if (!isStale(pl.objects) && !(pl.name === "?" && pl.objects.liveStages === 0)) continue;
+        if (!isStale(pl.objects)) continue;
         const removed = removeObjects(pl.objects);
         n++;
         log.info(`clean: stale pipeline "${pl.name}" (keys ${hexKey(pl.baseKey)}..): removed ${removed.join(", ")}`);

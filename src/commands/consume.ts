@@ -58,7 +58,10 @@ export default defineCommand({
       log.info(`consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""}, last seq ${s.lastSeq}, ${s.gaps} seq gaps, waited ${(s.blockedUs / 1e6).toFixed(3)} s`);
       if (eos !== Eos.OK) {
         const why = EOS_NAMES[eos] ?? `eos ${eos}`;
-        throw new ShmimgError(`stream incomplete (${why} after seq ${p.f64(P.eosSeq)}): delivered every complete frame, last seq ${s.lastSeq}`, Exit.INCOMPLETE);
+        const e = new ShmimgError(`stream incomplete (${why} after seq ${p.f64(P.eosSeq)}): delivered every complete frame, last seq delivered ${s.lastSeq}`, Exit.INCOMPLETE);
+        // The producer already reported its own end (partial, invalid, full, signal); a dead producer it could not.
+        e.secondary = eos !== Eos.PRODUCER_DIED;
+        throw e;
       }
     } finally {
       if (joined) leaveConsumer(p);

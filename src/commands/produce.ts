@@ -7,6 +7,7 @@ import { openPipeline, type Pipeline } from "../pipeline/pipeline";
 import { createOrRecycle } from "../pipeline/lifecycle";
 import { geometryArgs, ringOptions } from "./init";
 import { libc } from "../native/libc";
+import { R } from "../pipeline/layout";
 import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce, type WhenFull } from "../pipeline/produce";
@@ -65,6 +66,8 @@ export default defineCommand({
       if (args.create) {
         const first = source.next();
         p = createOrRecycle(ringOptions(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
+        // Owned by the run supervisor: stale (recyclable) once it is dead.
+        p.setI32(R.runPid, Number(args["parent-pid"] ?? process.pid));
         const msg = new TextEncoder().encode("created\n");
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);

@@ -3,7 +3,7 @@ import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/supervisor";
-import { log } from "../log";
+import { log, printError } from "../log";
 import { inputArgs, whenFull } from "./produce";
 import { outputArgs } from "./consume";
 import { geometryArgs } from "./init";
@@ -70,6 +70,7 @@ export default defineCommand({
       const text = JSON.stringify(r) + "\n";
       (args.output && args.output !== "-" ? process.stdout : process.stderr).write(text);
     }
+    if (r.error) printError(r.error);
     log.info(summary(r, args.op, workers));
     process.exitCode = r.code;
   },

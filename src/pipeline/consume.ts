@@ -13,7 +13,7 @@ import { ShmimgError, Exit } from "../errors";
 import { checkSignals } from "../signals";
 import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "./layout";
 import { joinRole, leaveRole } from "./sems";
-import { abortMessage, Peers, StageFailed } from "./peers";
+import { checkAbort, Peers } from "./peers";
 import { selfStartTime } from "./proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "./pipeline";
 import type { FrameSink } from "../formats/types";
@@ -93,8 +93,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
-      const msg = abortMessage(p);
-      if (msg) throw new StageFailed(msg);
+      checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick);
       blockedUs += shim.shim_now_us() - w0;

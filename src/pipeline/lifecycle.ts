@@ -15,8 +15,8 @@ export function createOrRecycle(o: CreateOptions): Pipeline {
     const f = foreign(objs);
     if (f) throw new InvalidInput(`key ${hexKey(f.key)} (shmid ${f.shmid}) holds a segment that is not shmimg's; it was left alone. Use another --name.`);
     if (!isStale(objs)) {
-      const who = objs.raw ? `creator pid ${objs.raw.creatorPid}, ${objs.raw.nattch} attached` : "partly created";
-      throw new InvalidInput(`pipeline "${o.name}" already exists and is in use (${who}, ${objs.liveStages} live stages); use another --name, or stop it and run \`shmimg clean --name ${o.name}\``);
+      const who = objs.raw ? `creator pid ${objs.raw.creatorPid}${objs.raw.runPid ? `, run pid ${objs.raw.runPid}` : ", made by init"}, ${objs.raw.nattch} attached` : "partly created";
+      throw new InvalidInput(`pipeline "${o.name}" already exists (${who}, ${objs.liveStages} live stages); use another --name, or stop its stages and remove it with \`shmimg clean --name ${o.name}\``);
     }
     const removed = removeObjects(objs);
     log.info(`recycled stale pipeline "${o.name}" left by a dead process: removed ${removed.join(", ")}`);

@@ -8,7 +8,7 @@ import { toArrayBuffer } from "bun:ffi";
 import { IPC, libc } from "../native/libc";
 import { listSegments, listSemaphoreSets, shim, shmStat } from "../native/shim";
 import { hexKey, isOurKey, keysFor, Obj } from "./keys";
-import { H, MAGIC, MAX_NAME_BYTES, Sem } from "./layout";
+import { H, KIND_RAW, MAGIC, MAX_NAME_BYTES, R, Sem } from "./layout";
 import { isAlive } from "./proc";
 
 export interface SegmentInfo {
@@ -17,6 +17,8 @@ export interface SegmentInfo {
   nattch: number;
   ours: boolean;
   creatorPid: number;
+  /** Pid of the `run` that owns the pipeline (raw segment only); 0 = made by `init`, owned by the user. */
+  runPid: number;
   name: string;
 }
 
@@ -33,15 +35,16 @@ export interface PipelineObjects {
 export function peekSegment(shmid: number, key: number): SegmentInfo | undefined {
   const st = shmStat(shmid);
   if (typeof st === "number") return undefined;
-  const info: SegmentInfo = { shmid, key, nattch: st.nattch, ours: false, creatorPid: 0, name: "" };
+  const info: SegmentInfo = { shmid, key, nattch: st.nattch, ours: false, creatorPid: 0, runPid: 0, name: "" };
   if (st.uid !== process.getuid!() || st.segsz < 128) return info;
   const addr = libc.shmat(shmid, null, IPC.SHM_RDONLY);
   if (addr === -1 || addr === 0) return info;
   const head = new Uint8Array(128);
   head.set(new Uint8Array(toArrayBuffer(addr, 0, 128)));
-  libc.shmdt(addr);
   const v = new DataView(head.buffer);
   info.ours = v.getUint32(H.magic, true) === MAGIC;
+  if (info.ours && v.getUint32(H.kind, true) === KIND_RAW && st.segsz >= R.runPid + 4) info.runPid = new Int32Array(toArrayBuffer(addr, R.runPid, 4))[0]!;
+  libc.shmdt(addr);
   info.creatorPid = v.getUint32(H.creatorPid, true);
   const nameBytes = head.subarray(H.name, H.name + MAX_NAME_BYTES);
   const end = nameBytes.indexOf(0);
@@ -75,11 +78,17 @@ export function inUse(o: PipelineObjects): boolean {
   return (o.raw?.nattch ?? 0) > 0 || (o.proc?.nattch ?? 0) > 0 || o.liveStages > 0;
 }
 
-/** Stale: ours, nothing attached, no live stage, creator dead. */
+/**
+ * Stale: ours, nothing attached, no live stage, and its owner dead. The owner
+ * is the `run` that made it; a pipeline made by `init` belongs to the user
+ * (its creator exits at once) and is never stale: only `clean` removes it.
+ * A set missing its segments (a creator killed mid-way) is stale too.
+ */
 export function isStale(o: PipelineObjects): boolean {
   if (!exists(o) || foreign(o) || inUse(o)) return false;
-  const creator = o.raw?.creatorPid || o.proc?.creatorPid || 0;
-  return creator === 0 || !isAlive(creator);
+  if (!o.raw) return !(o.proc && isAlive(o.proc.creatorPid));
+  if (o.raw.runPid === 0) return false;
+  return !isAlive(o.raw.runPid) && !isAlive(o.raw.creatorPid);
 }
 
 /** Removes what exists (IPC_RMID); foreign segments are left alone. Returns descriptions. */

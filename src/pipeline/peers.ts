@@ -18,6 +18,18 @@ export class StageFailed extends ShmimgError {
   }
 }
 
+/** The pipeline's abort flag is set: exit with the code its cause deserves. */
+export class Aborted extends ShmimgError {
+  constructor(p: Pipeline) {
+    super(abortMessage(p) ?? "aborted", p.i32(R.abort) === Abort.OP_FAILED ? Exit.INVALID : Exit.STAGE_FAILED);
+    this.secondary = true;
+  }
+}
+
+export function checkAbort(p: Pipeline): void {
+  if (p.i32(R.abort) !== Abort.NONE) throw new Aborted(p);
+}
+
 export function abortMessage(p: Pipeline): string | undefined {
   const a = p.i32(R.abort);
   if (a === Abort.NONE) return undefined;
@@ -64,8 +76,7 @@ export class Peers {
   /** Called by Event.waitFor while this stage waits for `what`. */
   tick(what: string): void {
     checkSignals();
-    const msg = abortMessage(this.p);
-    if (msg) throw new StageFailed(msg);
+    checkAbort(this.p);
     const now = shim.shim_now_us();
     this.recoverNow(now);
     const p = this.p;

@@ -13,6 +13,7 @@ import { shim } from "../native/shim";
 import { Abort, C, LINE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "./layout";
 import { openPipeline, type Pipeline } from "./pipeline";
 import { cleanByName } from "./lifecycle";
+import { abortMessage } from "./peers";
 import { exitCodeOf, selfCommand } from "./spawn";
 
 export const RESTARTS_PER_SECOND = 5;
@@ -47,6 +48,8 @@ export interface RunReport {
   consumerWaitS: number;
   perWorker: Record<string, number>;
   workerPids: number[];
+  /** An error only the supervisor can report (a poisoned frame, a dead stage). */
+  error?: string;
 }
 
 type Child = { role: "producer" | "worker" | "consumer"; proc: Subprocess<any, any, any> };
@@ -161,6 +164,7 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
       }
     }
     sample(pl, report);
+    if (pl.i32(R.abort) === Abort.POISONED) report.error = abortMessage(pl);
   } finally {
     for (const c of children) c.proc.kill("SIGKILL");
     if (p) p.detach();

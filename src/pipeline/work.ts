@@ -11,7 +11,7 @@ import { checkSignals } from "../signals";
 import { formatName, payloadBytes } from "../frame/format";
 import { Abort, Eos, LINE, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
 import { joinRole, leaveRole } from "./sems";
-import { abortMessage, Peers, StageFailed } from "./peers";
+import { checkAbort, Peers } from "./peers";
 import { selfStartTime } from "./proc";
 import { newSlotFrame, type Pipeline } from "./pipeline";
 import type { Chain } from "../ops/chain";
@@ -101,8 +101,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
 
   for (;;) {
     checkSignals();
-    const msg = abortMessage(p);
-    if (msg) throw new StageFailed(msg);
+    checkAbort(p);
     pick = scan();
     if (pick < 0) {
       if (finished()) break;
