@@ -7,8 +7,9 @@ import { createConsola } from "consola";
 export const log = createConsola({
   stdout: process.stderr,
   stderr: process.stderr,
-  // Stages started by `run` only print errors; run reports for them.
-  level: process.env.SHMIMG_QUIET ? 0 : 3,
+  // Stages started by `run` print only warnings and errors; run reports for them.
+  level: process.env.SHMIMG_QUIET ? 1 : 3,
+  fancy: false,
   formatOptions: { date: false, colors: false, compact: true },
 });
 

@@ -10,6 +10,8 @@ import { ShmimgError } from "./errors";
 export class Interrupted extends ShmimgError {
   constructor(readonly signal: number) {
     super(`interrupted by ${signal === 2 ? "SIGINT" : signal === 15 ? "SIGTERM" : `signal ${signal}`}`, signal === 2 ? 130 : 143);
+    // Under run the supervisor sent it and reports for the whole pipeline.
+    this.secondary = true;
   }
 }
 

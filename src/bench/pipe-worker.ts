@@ -18,8 +18,10 @@
  *           --pace sleep sleeps until due instead, for experiments),
  *           each stamped (CLOCK_MONOTONIC µs, float64 in the first 8 payload
  *           bytes) just before its write.
- *   sink    reads frames, counts them; --latency-out FILE saves, per frame,
- *           (now - stamp) at the moment the whole frame is in its buffer.
+ *   sink    the frame-aware last stage: reads frames, forwards them to
+ *           stdout; --latency-out FILE saves per frame the delivery time (the
+ *           moment the whole frame is in its buffer) and, with --stamped,
+ *           (delivery - stamp).
  *   cpu     the op chain applied in this one process, no IPC (CPU ceiling):
  *           --count frames of --size/--format from the same pattern as `gen`.
  *   memcpy  copies of --bytes-size buffers through a ring of them, with
@@ -308,20 +310,28 @@ function pipeSource(inFd: number, fps: number, sleep: boolean, outFd = 1): numbe
   return frames;
 }
 
-/** Frame-aware sink; optional latency from the stamps. */
-function pipeSink(inFd: number, lat: LatencyLog | undefined): { frames: number; bytes: number } {
+/**
+ * Frame-aware sink (the last stage, "consume"): reads frames, forwards the
+ * bytes to stdout (as the shm consumer writes its output), and with a log
+ * records per frame the delivery time and, with `stamped`, the latency from
+ * the stamp in the first 8 payload bytes.
+ */
+function pipeSink(inFd: number, log: LatencyLog | undefined, stamped: boolean, outFd = 1): { frames: number; bytes: number } {
   const r = new FrameReader(inFd);
   let frames = 0;
   let bytes = 0;
+  let from = 0; // start of the bytes not forwarded yet
   for (;;) {
     const off = r.next();
     if (off < 0) {
+      if (r.pos > from) syswrite(outFd, ptr(r.buf) + from, r.pos - from);
       if (!r.fill()) break;
+      from = r.pos;
       continue;
     }
-    if (lat && r.info.len >= 8) {
-      const stamp = new DataView(r.buf.buffer, r.buf.byteOffset + off, 8).getFloat64(0, true);
-      lat.add(shim.shim_now_us() - stamp);
+    if (log) {
+      if (stamped && r.info.len >= 8) log.add(shim.shim_now_us() - new DataView(r.buf.buffer, r.buf.byteOffset + off, 8).getFloat64(0, true));
+      else log.add(NaN);
     }
     frames++;
     bytes += r.info.len;
@@ -400,7 +410,8 @@ export default defineCommand({
     input: { type: "string", description: "Read frames from this file (default stdin)." },
     fps: { type: "string", description: "(source) frames per second, 0 = unpaced.", default: "0" },
     pace: { type: "string", description: "(source) spin (busy-wait, as produce --fps) or sleep (then spin the rest).", default: "spin" },
-    "latency-out": { type: "string", description: "(sink) save latency samples (float64 µs) here." },
+    "latency-out": { type: "string", description: "(sink) save per-frame (latency µs, delivery time µs) float64 pairs here." },
+    stamped: { type: "boolean", description: "(sink) frames carry a source stamp: record latencies.", default: false },
     size: { type: "string", description: "(cpu) frame size WxH." },
     format: { type: "string", description: "(cpu) pixel format.", default: "rgb24" },
     count: { type: "string", description: "(cpu) frames.", default: "100" },
@@ -421,9 +432,9 @@ export default defineCommand({
         return;
       }
       case "sink": {
-        const lat = args["latency-out"] ? new LatencyLog() : undefined;
-        pipeSink(inFd, lat);
-        if (lat) lat.save(args["latency-out"]!);
+        const log = args["latency-out"] ? new LatencyLog() : undefined;
+        pipeSink(inFd, log, args.stamped);
+        if (log) log.save(args["latency-out"]!);
         return;
       }
       case "cpu": {

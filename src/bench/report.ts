@@ -93,7 +93,7 @@ function memoryTable(s: MemoryScenario): string[] {
 export function renderTable(r: BenchResult): string {
   const out: string[] = [];
   out.push(`shmimg bench${r.quick ? " --quick" : ""}: ${machineLine(r.machine)}`);
-  out.push(`frames from files in ${r.dir}, output /dev/null; pipes ${(r.pipeSize / 1024).toFixed(0)} KiB; frames/s = steady (two points: all frames vs the first tenth), e2e = frames / wall incl. process start`);
+  out.push(`frames from files in ${r.dir}, output /dev/null; pipes ${(r.pipeSize / 1024).toFixed(0)} KiB; frames/s = steady (delivery times at the last stage, after the first tenth of the frames), e2e = frames / wall incl. process start`);
   out.push("");
   const { S1, S2, S3, S4, MEM } = r.scenarios;
   for (const s of [S1, S2]) if (s) out.push(...throughputTable(s), "");
@@ -106,6 +106,6 @@ export function renderTable(r: BenchResult): string {
     out.push("");
   }
   for (const e of r.errors) out.push(`error: ${e}`);
-  out.push(`total ${r.totalS.toFixed(1)} s`);
+  out.push(`total ${r.totalS.toFixed(1)} s${r.waitedS > 0 ? ` (${r.waitedS.toFixed(1)} s of it waiting for other processes to leave the CPUs)` : ""}`);
   return out.join("\n") + "\n";
 }

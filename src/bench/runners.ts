@@ -1,7 +1,8 @@
 /**
  * Running the measured configurations as real processes and collecting what
  * they report: wall time (spawn of the first process to exit of the last),
- * exit codes, per-process peak RSS and CPU time, latency samples.
+ * exit codes, per-process peak RSS and CPU time, per-frame delivery times
+ * and latencies recorded by the last stage.
  *
  * (a) shm:   `shmimg run --input FILE --output /dev/null --json` (supervisor,
  *            producer, N workers, consumer); per-process numbers come from
@@ -9,10 +10,11 @@
  * (b)/(c) chains: processes joined by pipes the bench makes itself (pipe2,
  *            each sized with F_SETPIPE_SZ), stdin of the first = the frame
  *            file, stdout of the last = /dev/null; per-process numbers from
- *            wait4's rusage (Bun's resourceUsage()).
+ *            wait4's rusage (Bun's resourceUsage()); the last stage is
+ *            `pipe-work --mode sink`, which records delivery times.
  * tools:     `shmimg pipe-work --mode cpu|memcpy` print one JSON line.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { selfCommand } from "../pipeline/spawn";
@@ -20,7 +22,7 @@ import { cleanByName } from "../pipeline/lifecycle";
 import type { RunReport } from "../pipeline/supervisor";
 import { readStageLog, STAGE_LOG_ENV, type StageRecord } from "./stage-log";
 import { closeQuietly, makePipe } from "./sys";
-import { loadSamples } from "./latency";
+import { loadDeliveries, type Deliveries } from "./latency";
 
 export interface ProcStat {
   role: string;
@@ -46,7 +48,8 @@ export interface RunResult {
   /** CPU time the machine spent on processes other than this run's during it (s; /proc/stat busy minus ours). */
   foreignCpuS: number;
   report?: RunReport;
-  latency?: Float64Array;
+  /** Per-frame delivery times (and latencies) recorded by the last stage. */
+  deliveries?: Deliveries;
   stderr: string;
 }
 
@@ -63,9 +66,16 @@ export function machineBusyS(): number {
   }
 }
 
-function foreign(busy0: number, procs: ProcStat[]): number {
-  const ours = procs.reduce((a, p) => a + p.userS + p.sysS, 0);
-  return Math.max(0, machineBusyS() - busy0 - ours);
+/** A point to measure foreign CPU time from: machine busy time and this (bench) process's CPU time. */
+function mark(): { busy: number; self: NodeJS.CpuUsage } {
+  return { busy: machineBusyS(), self: process.cpuUsage() };
+}
+
+/** Machine CPU time since `m0` not spent by the bench itself or by `procs`. */
+function foreign(m0: { busy: number; self: NodeJS.CpuUsage }, procs: ProcStat[]): number {
+  const self = process.cpuUsage(m0.self);
+  const ours = procs.reduce((a, p) => a + p.userS + p.sysS, 0) + (self.user + self.system) / 1e6;
+  return Math.max(0, machineBusyS() - m0.busy - ours);
 }
 
 let seq = 0;
@@ -114,7 +124,8 @@ export interface ShmOptions {
   op: string;
   timeoutS: number;
   fps?: number;
-  latency?: boolean;
+  /** Consumer records per-frame delivery times and latencies (run --latency-out). */
+  deliveries?: boolean;
   /** Extra arguments for run (e.g. --max-size for an empty stream). */
   extra?: string[];
 }
@@ -127,9 +138,9 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
   const name = `bench-${tag}`;
   const args = ["run", "--workers", String(o.workers), "--op", o.op, "--input", o.file, "--output", "/dev/null", "--json", "--name", name];
   if (o.fps) args.push("--fps", String(o.fps));
-  if (o.latency) args.push("--latency-out", lat);
+  if (o.deliveries) args.push("--latency-out", lat);
   if (o.extra) args.push(...o.extra);
-  const busy0 = machineBusyS();
+  const m0 = mark();
   const t0 = performance.now();
   const proc = Bun.spawn([...selfCommand(), ...args], {
     stdin: "ignore",
@@ -152,14 +163,14 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
   try {
     report = JSON.parse(stdout.trim().split("\n").pop() ?? "");
   } catch {}
-  let latency: Float64Array | undefined;
-  if (o.latency && existsSync(lat)) {
-    latency = loadSamples(lat);
+  let deliveries: Deliveries | undefined;
+  if (o.deliveries && existsSync(lat)) {
+    deliveries = loadDeliveries(lat);
     rmSync(lat, { force: true });
   }
   const code = ok ? (proc.exitCode ?? 128) : 124;
   if (code !== 0) throw new BenchError(`shmimg ${args.join(" ")} exited ${code}${ok ? "" : ` (killed after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}`);
-  return { wallS, code, procs, foreignCpuS: foreign(busy0, procs), report, latency, stderr };
+  return { wallS, code, procs, foreignCpuS: foreign(m0, procs), report, deliveries, stderr };
 }
 
 export interface ChainStage {
@@ -175,8 +186,8 @@ export interface ChainOptions {
   /** Bytes per pipe (F_SETPIPE_SZ); 0 = kernel default. */
   pipeSize: number;
   timeoutS: number;
-  /** Path a stage writes latency samples to (read back and removed). */
-  latencyFile?: string;
+  /** Where the last stage writes its per-frame records (read back and removed). */
+  deliveriesFile?: string;
 }
 
 /** (b)/(c): stages joined by pipes, file -> stage 0 -> ... -> /dev/null. */
@@ -194,7 +205,7 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
   }
   const procs: Subprocess<any, any, any>[] = [];
   const errs: Promise<string>[] = [];
-  const busy0 = machineBusyS();
+  const m0 = mark();
   const t0 = performance.now();
   try {
     for (let i = 0; i < n; i++) {
@@ -218,13 +229,13 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
   const code = ok ? codes.find((c) => c !== 0) ?? 0 : 124;
   if (code !== 0)
     throw new BenchError(`${o.stages.map((s) => s.argv.slice(-3).join(" ")).join(" | ")} exited [${codes.join(",")}]${ok ? "" : ` (killed after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}`);
-  let latency: Float64Array | undefined;
-  if (o.latencyFile && existsSync(o.latencyFile)) {
-    latency = loadSamples(o.latencyFile);
-    rmSync(o.latencyFile, { force: true });
+  let deliveries: Deliveries | undefined;
+  if (o.deliveriesFile && existsSync(o.deliveriesFile)) {
+    deliveries = loadDeliveries(o.deliveriesFile);
+    rmSync(o.deliveriesFile, { force: true });
   }
   const stats = procs.map((p, i) => fromRusage(o.stages[i]!.role, p));
-  return { wallS, code, procs: stats, foreignCpuS: foreign(busy0, stats), latency, stderr };
+  return { wallS, code, procs: stats, foreignCpuS: foreign(m0, stats), deliveries, stderr };
 }
 
 /** `shmimg pipe-work ARGS` printing one JSON line. */
@@ -256,23 +267,4 @@ export async function genFile(path: string, count: number, size: string, format:
 /** The self command line, for chain stages. */
 export function self(...args: string[]): string[] {
   return [...selfCommand(), ...args];
-}
-
-/** Copies the first `bytes` bytes of a file (Bun.write of a Blob slice copies the whole file in Bun 1.4). */
-export function copyPrefix(from: string, to: string, bytes: number): void {
-  const src = openSync(from, "r");
-  const dst = openSync(to, "w");
-  try {
-    const buf = new Uint8Array(4 << 20);
-    let done = 0;
-    while (done < bytes) {
-      const n = readSync(src, buf, 0, Math.min(buf.length, bytes - done), done);
-      if (n <= 0) break;
-      writeSync(dst, buf, 0, n);
-      done += n;
-    }
-  } finally {
-    closeSync(src);
-    closeSync(dst);
-  }
 }

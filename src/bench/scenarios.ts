@@ -1,24 +1,24 @@
 /**
  * The bench scenarios (see BENCHMARKS.md): every configuration runs as real
  * processes on the same pre-generated frame file (in --dir, a tmpfs by
- * default), writes to /dev/null, and is timed from the spawn of its first
- * process to the exit of its last.
+ * default) and ends in /dev/null.
  *
- * Throughput is reported twice: end to end (frames / wall), and "steady",
- * by two points: the same configuration also runs on the first tenth of the
- * file, and steady frames/s = (N - n) / (wall(N) - wall(n)). Process start,
- * ring creation, JIT warm-up and tear-down cancel out, so a 1 s run is not
- * decided by the ~0.3 s it takes `run` to start 4 Bun processes one after
- * the other. Ratios and targets use the steady numbers.
+ * Throughput is reported twice: end to end (frames / wall, spawn of the first
+ * process to exit of the last), and steady: the last stage of every
+ * configuration (the shm consumer, or the pipe chains' frame-aware sink)
+ * records when each frame was delivered, and steady frames/s = frames
+ * delivered after the first tenth / the time they took. Process start, ring
+ * creation, JIT warm-up and tear-down are outside that window, so a 1 s run is
+ * not decided by the ~0.4 s `run` needs to start 4 Bun processes in sequence.
+ * Ratios and targets use the steady numbers.
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { payloadBytes, parseFormat } from "../frame/format";
 import { Chain, parseChain } from "../ops/chain";
-import { NATIVE_HEADER } from "../formats/native";
 import { describeMachine, type Machine } from "./machine";
-import { summarize, type LatencySummary } from "./latency";
-import { copyPrefix, genFile, runChain, runShm, runTool, runToolParallel, self, type ChainStage, type ProcStat, type RunResult } from "./runners";
+import { steadyRate, summarize, type LatencySummary } from "./latency";
+import { genFile, machineBusyS, runChain, runShm, runTool, runToolParallel, self, type ChainStage, type ProcStat, type RunResult } from "./runners";
 
 export interface BenchConfig {
   quick: boolean;
@@ -60,14 +60,12 @@ export interface Row {
   /** Processes in the configuration (the run supervisor included). */
   procs: number;
   frames: number;
-  /** Spawn of the first process to exit of the last (best of --repeat). */
+  /** Spawn of the first process to exit of the last. */
   wallS: number;
-  /** The same configuration on the first `prefixFrames` frames (0 for cpu/memcpy). */
-  prefixFrames: number;
-  prefixWallS: number;
-  /** wallS - prefixWallS: what frames prefixFrames..frames-1 took (cpu/memcpy: the timed loop). */
+  /** Frames in the steady window (delivered after the first tenth) and the time they took (cpu/memcpy: the timed loop). */
+  steadyFrames: number;
   steadyS: number;
-  /** Fixed start/stop cost implied by the two points: wallS - frames / fps. */
+  /** Start-up and tear-down cost: wallS - frames / fps. */
   startS: number;
   fps: number;
   fpsE2E: number;
@@ -105,7 +103,6 @@ export interface ThroughputScenario {
   /** Memory ceiling: copies in one process, and in nproc processes at once (bps = their sum). */
   memcpy: { bps: number; setBps: number; memcpyBps: number; slots: number; processes: number; oneBps: number };
   rows: Row[];
-  prefixFrames: number;
 }
 
 export interface LatencyRow {
@@ -173,10 +170,11 @@ export interface BenchResult {
   scenarios: { S1?: ThroughputScenario; S2?: ThroughputScenario; S3?: LatencyScenario; S4?: ThroughputScenario; MEM?: MemoryScenario };
   targets: Target[];
   totalS: number;
+  /** Seconds the bench waited for other processes to leave the CPUs alone. */
+  waitedS: number;
   errors: string[];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const maxRss = (ps: ProcStat[]) => ps.reduce((m, p) => Math.max(m, p.peakRss), 0);
 
 /** Non-identity steps of a chain: frame-size passes the op itself makes. */
@@ -188,8 +186,8 @@ function opPasses(op: string): number {
  * Frame-size memory passes (read + write of a frame, the unit memcpy measures)
  * per frame in each data path; writes to /dev/null touch nothing.
  *   shm:  read(2) file -> raw slot; op raw slot -> processed slot.
- *   pipe: cat read + write; worker read + op + write; cat read.
- *   cat:  cat read + write; cat read + write; cat read.
+ *   pipe: cat read + write; worker read + op + write; sink read.
+ *   cat:  cat read + write; cat read + write; sink read.
  */
 function touchesOf(kind: Kind, op: string): number {
   switch (kind) {
@@ -206,6 +204,13 @@ function touchesOf(kind: Kind, op: string): number {
   }
 }
 
+/** Before a run, wait while other processes use at least this share of the CPUs ... */
+const QUIET_SHARE = 0.1;
+/** ... for at most this long over the whole bench. */
+const QUIET_BUDGET_S = 60;
+/** A run during which other processes used more than this share of the CPUs is repeated. */
+const DISTURBED = 0.15;
+
 interface Measured {
   r?: RunResult;
   error?: string;
@@ -215,41 +220,69 @@ interface Measured {
 class Bench {
   readonly sizes: Sizes;
   readonly errors: string[] = [];
+  files = 0;
+  quietLeftS: number;
+  /** Seconds spent waiting for other processes to calm down. */
+  waitedS = 0;
   constructor(readonly cfg: BenchConfig) {
     this.sizes = sizesFor(cfg.quick);
+    this.quietLeftS = cfg.quick ? 5 : QUIET_BUDGET_S;
   }
 
-  pipeStages(op: string): ChainStage[] {
-    return [
-      { role: "producer (cat)", argv: ["cat"] },
-      { role: "worker (pipe-work)", argv: self("pipe-work", "--op", op) },
-      { role: "consumer (cat)", argv: ["cat"] },
-    ];
+  /** The last stage of the pipe chains: frame-aware, forwards to /dev/null, records delivery times. */
+  sink(deliveries: string): ChainStage {
+    return { role: "consumer (pipe-work sink)", argv: self("pipe-work", "--mode", "sink", "--latency-out", deliveries) };
   }
 
-  catStages(): ChainStage[] {
-    return [
-      { role: "producer (cat)", argv: ["cat"] },
-      { role: "worker (cat)", argv: ["cat"] },
-      { role: "consumer (cat)", argv: ["cat"] },
-    ];
+  pipeStages(op: string, deliveries: string): ChainStage[] {
+    return [{ role: "producer (cat)", argv: ["cat"] }, { role: "worker (pipe-work)", argv: self("pipe-work", "--op", op) }, this.sink(deliveries)];
+  }
+
+  catStages(deliveries: string): ChainStage[] {
+    return [{ role: "producer (cat)", argv: ["cat"] }, { role: "worker (cat)", argv: ["cat"] }, this.sink(deliveries)];
   }
 
   /**
-   * Runs a configuration --repeat times and keeps the shortest wall. A failed
-   * or hung attempt is recorded as an incident and retried once; when no
-   * attempt succeeds the row carries the error.
+   * Waits (from a budget of QUIET_BUDGET_S for the whole bench) until other
+   * processes use less than QUIET_SHARE of the CPUs, sampled over 250 ms: the
+   * bench often shares its machine (builds, test suites).
    */
-  async measure(what: string, fn: () => Promise<RunResult>): Promise<Measured> {
+  async quiet(): Promise<void> {
+    while (this.quietLeftS > 0) {
+      const b0 = machineBusyS();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await Bun.sleep(250);
+      const c = process.cpuUsage(c0);
+      const s = (performance.now() - t0) / 1000;
+      const share = (machineBusyS() - b0 - (c.user + c.system) / 1e6) / (s * this.cfg.nproc);
+      if (share < QUIET_SHARE) return;
+      this.quietLeftS -= s;
+      this.waitedS += s;
+    }
+  }
+
+  /**
+   * Runs a configuration `times` (--repeat) times and keeps the best (highest
+   * `score`; default: shortest wall), preferring runs during which other
+   * processes used less than DISTURBED of the CPUs: a disturbed run is
+   * repeated (at most `times` extra runs). A failed or hung attempt is
+   * recorded as an incident and retried once; when no attempt succeeds the
+   * row carries the error.
+   */
+  async measure(what: string, fn: () => Promise<RunResult>, times = this.cfg.repeat, score: (r: RunResult) => number = (r) => -r.wallS): Promise<Measured> {
     const incidents: string[] = [];
-    let best: RunResult | undefined;
-    let ok = 0;
+    const clean: RunResult[] = [];
+    const disturbed: RunResult[] = [];
     let failed = 0;
-    while (ok < this.cfg.repeat && failed < 2) {
+    while (clean.length < times && clean.length + disturbed.length < 2 * times && failed < 2) {
+      await this.quiet();
       try {
         const r = await fn();
-        ok++;
-        if (!best || r.wallS < best.wallS) best = r;
+        if (r.foreignCpuS / (r.wallS * this.cfg.nproc) > DISTURBED) {
+          disturbed.push(r);
+          this.cfg.log(`${what}: other processes used ${((100 * r.foreignCpuS) / (r.wallS * this.cfg.nproc)).toFixed(0)}% of the CPUs; measuring again`);
+        } else clean.push(r);
       } catch (e) {
         failed++;
         const msg = (e as Error).message.split("\n")[0]!.slice(0, 400);
@@ -257,11 +290,13 @@ class Bench {
         this.cfg.log(`${what}: attempt failed: ${msg}`);
       }
     }
-    if (!best) {
+    const pool = clean.length ? clean : disturbed;
+    if (!pool.length) {
       const error = incidents[incidents.length - 1] ?? "failed";
       this.errors.push(`${what}: ${error}`);
       return { error, incidents };
     }
+    const best = pool.reduce((a, r) => (score(r) > score(a) ? r : a));
     return { r: best, incidents };
   }
 
@@ -273,23 +308,20 @@ class Bench {
     const frameBytes = payloadBytes(w, h, fmt);
     new Chain(parseChain(op)).out({ w, h, fmt }); // the chain must accept the frames
     const file = join(dir, `${id}-${size}-${format}-${frames}.shm`);
-    const prefixFrames = Math.max(2, Math.round(frames / 10));
-    const prefix = join(dir, `${id}-${size}-${format}-${prefixFrames}.shm`);
+    const from = Math.max(1, Math.floor(frames / 10)); // first frame of the steady window
     this.cfg.log(`${id}: generating ${frames} frames of ${size} ${format} ...`);
     const fileBytes = await genFile(file, frames, size, format, 120);
-    copyPrefix(file, prefix, prefixFrames * (NATIVE_HEADER + frameBytes));
-    const sc: ThroughputScenario = { id, title, size, format, op, frames, frameBytes, fileBytes, memcpy: { bps: 0, setBps: 0, memcpyBps: 0, slots: 0, processes: 1, oneBps: 0 }, rows: [], prefixFrames };
+    const sc: ThroughputScenario = { id, title, size, format, op, frames, frameBytes, fileBytes, memcpy: { bps: 0, setBps: 0, memcpyBps: 0, slots: 0, processes: 1, oneBps: 0 }, rows: [] };
     type Base = Pick<Row, "id" | "label" | "kind" | "workers" | "procs">;
-    type Timing = { wallS: number; prefixFrames: number; prefixWallS: number; steadyS: number; procStats: ProcStat[]; error?: string; incidents?: string[]; foreignShare?: number };
+    type Timing = { wallS: number; steadyFrames: number; steadyS: number; procStats: ProcStat[]; error?: string; incidents?: string[]; foreignShare?: number };
     const mk = (base: Base, m: Timing): Row => {
-      const fps = m.error ? NaN : (frames - m.prefixFrames) / Math.max(m.steadyS, 1e-6);
+      const fps = m.error ? NaN : m.steadyFrames / m.steadyS;
       const touches = touchesOf(base.kind, op);
       return {
         ...base,
         frames,
         wallS: m.wallS,
-        prefixFrames: m.prefixFrames,
-        prefixWallS: m.prefixWallS,
+        steadyFrames: m.steadyFrames,
         steadyS: m.steadyS,
         startS: m.wallS - frames / fps,
         fps,
@@ -305,18 +337,23 @@ class Bench {
         incidents: m.incidents ?? [],
       };
     };
-    const failedRow = (base: Base, error: string, incidents: string[]) => mk(base, { wallS: NaN, prefixFrames: 0, prefixWallS: NaN, steadyS: NaN, procStats: [], error, incidents });
-    /** Full file and prefix file through the same configuration. */
-    const twoPoint = async (base: Base, what: string, run: (f: string) => Promise<RunResult>): Promise<{ row: Row; full?: RunResult }> => {
-      const full = await this.measure(what, () => run(file));
-      if (!full.r) return { row: failedRow(base, full.error!, full.incidents) };
-      const short = await this.measure(`${what}, first ${prefixFrames} frames`, () => run(prefix));
-      const incidents = [...full.incidents, ...short.incidents];
-      if (!short.r) return { row: failedRow(base, `prefix run: ${short.error}`, incidents), full: full.r };
-      const foreignShare = (full.r.foreignCpuS + short.r.foreignCpuS) / ((full.r.wallS + short.r.wallS) * this.cfg.nproc);
-      const row = mk(base, { wallS: full.r.wallS, prefixFrames, prefixWallS: short.r.wallS, steadyS: full.r.wallS - short.r.wallS, procStats: full.r.procs, incidents, foreignShare });
-      return { row, full: full.r };
+    const failedRow = (base: Base, error: string, incidents: string[]) => mk(base, { wallS: NaN, steadyFrames: 0, steadyS: NaN, procStats: [], error, incidents });
+    const steadyOf = (r: RunResult) => steadyRate(r.deliveries?.at ?? new Float64Array(0), from);
+    /** One configuration, best steady rate of --repeat runs. */
+    const timed = async (base: Base, what: string, run: () => Promise<RunResult>): Promise<{ row: Row; r?: RunResult }> => {
+      const m = await this.measure(what, run, this.cfg.repeat, (r) => steadyOf(r).fps || 0);
+      if (!m.r) return { row: failedRow(base, m.error!, m.incidents) };
+      const n = m.r.deliveries?.at.length ?? 0;
+      if (n !== frames) {
+        const error = `the last stage recorded ${n} of ${frames} frames`;
+        this.errors.push(`${what}: ${error}`);
+        return { row: failedRow(base, error, m.incidents), r: m.r };
+      }
+      const st = steadyOf(m.r);
+      const foreignShare = m.r.foreignCpuS / (m.r.wallS * this.cfg.nproc);
+      return { row: mk(base, { wallS: m.r.wallS, steadyFrames: st.frames, steadyS: st.seconds, procStats: m.r.procs, incidents: m.incidents, foreignShare }), r: m.r };
     };
+    const deliveries = () => join(dir, `deliveries-${process.pid}-${++this.files}.f64`);
     const rows: Row[] = [];
     try {
       // (c) memory ceiling: one copy loop, and one per CPU at once (the pipeline's stages copy in parallel).
@@ -332,8 +369,8 @@ class Bench {
         sc.memcpy = { bps: Math.max(sum("bps"), one.bps), setBps: sum("setBps"), memcpyBps: sum("memcpyBps"), slots: one.slots, processes: all.length, oneBps: one.bps };
         const t1 = (frames * frameBytes) / one.bps;
         const t = (frames * frameBytes) / sc.memcpy.bps;
-        if (nproc > 1) rows.push(mk(mc1Base, { wallS: t1, prefixFrames: 0, prefixWallS: 0, steadyS: t1, procStats: [] }));
-        rows.push(mk(mcBase, { wallS: t, prefixFrames: 0, prefixWallS: 0, steadyS: t, procStats: [] }));
+        if (nproc > 1) rows.push(mk(mc1Base, { wallS: t1, steadyFrames: frames, steadyS: t1, procStats: [] }));
+        rows.push(mk(mcBase, { wallS: t, steadyFrames: frames, steadyS: t, procStats: [] }));
         this.cfg.log(`${id}: memory ceiling ${(sc.memcpy.bps / 1e9).toFixed(2)} GB/s in ${all.length} processes, ${(one.bps / 1e9).toFixed(2)} GB/s in one (frame-size copies, ring of ${one.slots})`);
       } catch (e) {
         this.errors.push(`${id} memcpy: ${(e as Error).message}`);
@@ -345,7 +382,7 @@ class Bench {
         const cpu = await runTool<{ fps: number; ringFps: number; hotFps: number }>(["--mode", "cpu", "--size", size, "--format", format, "--op", op, "--count", String(frames)], timeoutS);
         // Headline: frames streaming through a ring of slots (as in any pipeline); hot = cache-resident.
         const t = frames / cpu.ringFps;
-        const row = mk(cpuBase, { wallS: t, prefixFrames: 0, prefixWallS: 0, steadyS: t, procStats: [] });
+        const row = mk(cpuBase, { wallS: t, steadyFrames: frames, steadyS: t, procStats: [] });
         row.cpu = { ringFps: cpu.ringFps, hotFps: cpu.hotFps };
         rows.push(row);
         this.cfg.log(`${id}: CPU ceiling ${cpu.ringFps.toFixed(1)} frames/s (cache-hot ${cpu.hotFps.toFixed(1)})`);
@@ -354,22 +391,24 @@ class Bench {
         rows.push(failedRow(cpuBase, (e as Error).message, []));
       }
       // (c) pipe transport
-      const cat = await twoPoint({ id: "cat", label: "cat | cat | cat (pipe transport)", kind: "cat", workers: 1, procs: 3 }, `${id} cat chain`, (f) =>
-        runChain({ dir, file: f, stages: this.catStages(), pipeSize, timeoutS }),
-      );
+      const cat = await timed({ id: "cat", label: "cat | cat | sink (pipe transport)", kind: "cat", workers: 1, procs: 3 }, `${id} cat chain`, () => {
+        const f = deliveries();
+        return runChain({ dir, file, stages: this.catStages(f), pipeSize, timeoutS, deliveriesFile: f });
+      });
       rows.push(cat.row);
       // (b) the pipe chain
-      const pipe = await twoPoint({ id: "pipe-1w", label: "pipe chain, 1 worker", kind: "pipe", workers: 1, procs: 3 }, `${id} pipe chain`, (f) =>
-        runChain({ dir, file: f, stages: this.pipeStages(op), pipeSize, timeoutS }),
-      );
+      const pipe = await timed({ id: "pipe-1w", label: "pipe chain, 1 worker", kind: "pipe", workers: 1, procs: 3 }, `${id} pipe chain`, () => {
+        const f = deliveries();
+        return runChain({ dir, file, stages: this.pipeStages(op, f), pipeSize, timeoutS, deliveriesFile: f });
+      });
       const pipeRow = pipe.row;
       rows.push(pipeRow);
       if (!pipeRow.error) this.cfg.log(`${id}: pipe chain ${pipeRow.fps.toFixed(1)} frames/s (end to end ${pipeRow.fpsE2E.toFixed(1)})`);
       // (a) the shm pipeline
       for (const n of workerCounts) {
         const base: Base = { id: `shm-${n}w`, label: `shm run, ${n} worker${n > 1 ? "s" : ""}`, kind: "shm", workers: n, procs: n + 3 };
-        const { row, full } = await twoPoint(base, `${id} shm ${n} worker(s)`, (f) => runShm({ dir, file: f, workers: n, op, timeoutS }));
-        const r = full?.report;
+        const { row, r: res } = await timed(base, `${id} shm ${n} worker(s)`, () => runShm({ dir, file, workers: n, op, timeoutS, deliveries: true }));
+        const r = res?.report;
         if (r) {
           if (r.framesOut !== frames) this.errors.push(`${id} shm ${n} workers delivered ${r.framesOut} of ${frames} frames`);
           row.run = { framesOut: r.framesOut, producerBlockedS: r.producerBlockedS, consumerWaitS: r.consumerWaitS, perWorker: r.perWorker, wallS: r.wallS };
@@ -383,7 +422,6 @@ class Bench {
       sc.rows = rows.sort((a, b) => order(a) - order(b));
     } finally {
       rmSync(file, { force: true });
-      rmSync(prefix, { force: true });
     }
     return sc;
   }
@@ -404,7 +442,7 @@ class Bench {
     const mk = (id: string, label: string, kind: Kind, workers: number, m: Measured): LatencyRow => {
       if (!m.r) return { id, label, kind, workers, frames, warmup, fps: NaN, steady: empty, all: empty, peakRss: 0, procStats: [], foreignShare: 0, error: m.error, incidents: m.incidents };
       const r = m.r;
-      const s = r.latency ?? new Float64Array(0);
+      const s = r.deliveries?.lat ?? new Float64Array(0);
       if (s.length !== frames) this.errors.push(`S3 ${label}: ${s.length} latency samples for ${frames} frames`);
       return {
         id,
@@ -426,7 +464,7 @@ class Bench {
       row.error ? `failed` : `p50 ${row.steady.p50Us.toFixed(1)} µs, p99 ${row.steady.p99Us.toFixed(1)} µs, max ${row.steady.maxUs.toFixed(0)} µs`;
     try {
       for (const n of [1, 2].filter((n) => n <= this.cfg.maxWorkers)) {
-        const m = await this.measure(`S3 shm ${n} worker(s)`, () => runShm({ dir, file, workers: n, op, fps, latency: true, timeoutS }));
+        const m = await this.measure(`S3 shm ${n} worker(s)`, () => runShm({ dir, file, workers: n, op, fps, deliveries: true, timeoutS }), 1);
         const row = mk(`shm-${n}w`, `shm run, ${n} worker${n > 1 ? "s" : ""}`, "shm", n, m);
         sc.rows.push(row);
         this.cfg.log(`S3: shm ${n} worker(s) ${show(row)}`);
@@ -439,12 +477,13 @@ class Bench {
           stages: [
             { role: "producer (pipe-work source)", argv: self("pipe-work", "--mode", "source", "--fps", String(fps)) },
             { role: "worker (pipe-work)", argv: self("pipe-work", "--op", op) },
-            { role: "consumer (pipe-work sink)", argv: self("pipe-work", "--mode", "sink", "--latency-out", latFile) },
+            { role: "consumer (pipe-work sink)", argv: self("pipe-work", "--mode", "sink", "--stamped", "--latency-out", latFile) },
           ],
           pipeSize,
           timeoutS,
-          latencyFile: latFile,
+          deliveriesFile: latFile,
         }),
+        1,
       );
       const row = mk("pipe-1w", "pipe chain, 1 worker", "pipe", 1, m);
       sc.rows.push(row);
@@ -470,7 +509,7 @@ class Bench {
       this.cfg.log(`MEM: ${count} frames of ${size} ${format} "${op}", ${workers} workers ...`);
       await genFile(file, count, size, format, 120);
       try {
-        const m = await this.measure(`MEM ${count} frames`, () => runShm({ dir, file, workers, op, timeoutS }));
+        const m = await this.measure(`MEM ${count} frames`, () => runShm({ dir, file, workers, op, timeoutS }), 1);
         incidents.push(...m.incidents);
         per.push(m.r?.procs ?? []);
         walls.push(m.r?.wallS ?? NaN);
@@ -569,6 +608,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
     scenarios: {},
     targets: [],
     totalS: 0,
+    waitedS: 0,
     errors: b.errors,
   };
   const want = (id: string) => cfg.only.size === 0 || cfg.only.has(id);
@@ -592,5 +632,6 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   res.scenarios.MEM = await guard("MEM", () => b.memory());
   res.targets = evaluate(res);
   res.totalS = (performance.now() - t0) / 1000;
+  res.waitedS = b.waitedS;
   return res;
 }

@@ -19,7 +19,7 @@ export function createOrRecycle(o: CreateOptions): Pipeline {
       throw new InvalidInput(`pipeline "${o.name}" already exists (${who}, ${objs.liveStages} live stages); use another --name, or stop its stages and remove it with \`shmimg clean --name ${o.name}\``);
     }
     const removed = removeObjects(objs);
-    log.info(`recycled stale pipeline "${o.name}" left by a dead process: removed ${removed.join(", ")}`);
+    log.warn(`recycled stale pipeline "${o.name}" left by a dead process: removed ${removed.join(", ")}`);
   }
   return createPipeline(o);
 }

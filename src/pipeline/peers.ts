@@ -68,9 +68,9 @@ export class Peers {
     const r = recover(this.p);
     if (r.redone) {
       this.redone += r.redone;
-      consola.warn(`${this.role}: a worker died holding ${r.redone} frame(s); handed them to another worker`);
+      consola.info(`${this.role}: a worker died holding ${r.redone} frame(s); handed them to another worker`);
     }
-    if (r.producerDied) consola.warn(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
+    if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
   /** Called by Event.waitFor while this stage waits for `what`. */
@@ -83,13 +83,13 @@ export class Peers {
     const eos = p.i32(P.eos);
     if (this.role !== "worker") {
       const noWorkers = liveCount(p.semid, Sem.WORKERS) === 0 && (eos === Eos.NONE || p.delivered() < p.f64(P.head));
-      if (noWorkers && !this.saidNoWorkers) consola.warn(`${this.role}: no worker is alive in pipeline "${p.name}"; waiting for \`shmimg work --name ${p.name} --op ...\``);
+      if (noWorkers && !this.saidNoWorkers) consola.info(`${this.role}: no worker is alive in pipeline "${p.name}"; waiting for \`shmimg work --name ${p.name} --op ...\``);
       this.saidNoWorkers = noWorkers;
     }
     if (this.role !== "consumer") {
       const noConsumer = p.i32(C.pid) !== 0 && liveCount(p.semid, Sem.CONSUMERS) === 0;
       if (noConsumer && !this.saidNoConsumer)
-        consola.warn(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
+        consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
     if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)

@@ -60,7 +60,8 @@ export function snapshot(p: Pipeline) {
     name: p.name,
     keys: { raw: hexKey(p.keys.raw), processed: hexKey(p.keys.processed), sems: hexKey(p.keys.sems) },
     shmids: { raw: p.raw.shmid, processed: p.proc.shmid, semid: p.semid },
-    attached: typeof rawStat === "number" ? -1 : rawStat.nattch,
+    // Processes attached to the raw segment, not counting this snapshot's own attach.
+    attached: typeof rawStat === "number" ? -1 : rawStat.nattch - 1,
     creatorPid: p.creatorPid,
     slots: p.K,
     rawSlotBytes: p.rawSlotBytes,

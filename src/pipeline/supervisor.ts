@@ -76,10 +76,16 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
   };
   let stopping = 0; // signal number that stops the run
   const children = new Set<Child>();
+  /** Pids this supervisor terminated: their 143 is our doing, not a failure. */
+  const terminated = new Set<number>();
+  const terminate = (c: Child) => {
+    terminated.add(c.proc.pid);
+    c.proc.kill("SIGTERM");
+  };
   const onSignal = (sig: number) => () => {
     if (stopping) return;
     stopping = sig;
-    for (const c of children) c.proc.kill("SIGTERM");
+    for (const c of children) terminate(c);
   };
   const onInt = onSignal(2);
   const onTerm = onSignal(15);
@@ -138,6 +144,8 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
       if (!exited) continue;
       children.delete(exited);
       const code = exitCodeOf(exited.proc);
+      // Stages we stopped (signal or abort) report our decision, not a failure of their own.
+      if (terminated.has(exited.proc.pid) && (code === 143 || code === 130 || code === Exit.STAGE_FAILED)) continue;
       if (exited.role === "producer") {
         report.codes.producer = code;
       } else if (exited.role === "consumer") {
@@ -147,7 +155,7 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
           // Nobody will drain the ring: stop the others.
           pl.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR);
           pl.postAll();
-          for (const c of children) c.proc.kill("SIGTERM");
+          for (const c of children) terminate(c);
         }
       } else {
         const killed = exited.proc.signalCode !== null && code !== 143 && code !== 130;
@@ -174,7 +182,6 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
   const producerCode = report.codes.producer >= 128 && report.codes.producer !== 141 ? Exit.STAGE_FAILED : report.codes.producer;
   const consumerCode = report.codes.consumer >= 128 && report.codes.consumer !== 141 ? Exit.STAGE_FAILED : report.codes.consumer;
   report.code = stopping ? 128 + stopping : mostSevere([producerCode, consumerCode, ...report.codes.workers]);
-  if (report.codes.consumer === Exit.SIGPIPE && !stopping) report.code = mostSevere([Exit.SIGPIPE, ...report.codes.workers.filter((c) => c !== 143)]);
   return finish(report, t0, p, onInt, onTerm);
 }
 

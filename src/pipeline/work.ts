@@ -12,9 +12,15 @@ import { formatName, payloadBytes } from "../frame/format";
 import { Abort, Eos, LINE, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
 import { joinRole, leaveRole } from "./sems";
 import { checkAbort, Peers } from "./peers";
-import { selfStartTime } from "./proc";
+import { isAlive, selfStartTime } from "./proc";
 import { newSlotFrame, type Pipeline } from "./pipeline";
 import type { Chain } from "../ops/chain";
+
+/**
+ * Fault injection for the crash tests: a worker SIGKILLs itself after it has
+ * claimed this seq and started its processed slot (the worst moment).
+ */
+const FAULT_KILL_AT_SEQ = Number(process.env.SHMIMG_FAULT_KILL_AT_SEQ ?? -1);
 
 export interface WorkOptions {
   timeoutS: number;
@@ -33,7 +39,9 @@ function register(p: Pipeline): number {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const pid = p.i32(b + W.pid);
-    if (pid <= 0 && p.casI32(b + W.pid, pid, process.pid)) {
+    // Free (0), left (-pid), or owned by a dead worker nobody has recovered yet.
+    const free = pid <= 0 || !isAlive(pid, p.f64(b + W.start));
+    if (free && p.casI32(b + W.pid, pid, process.pid)) {
       p.setF64(b + W.start, selfStartTime());
       p.setF64(b + W.frames, 0);
       p.setF64(b + W.busyUs, 0);
@@ -141,6 +149,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       throw e;
     }
     p.setState(proc, i, writing);
+    if (frame.seq === FAULT_KILL_AT_SEQ) process.kill(process.pid, "SIGKILL");
     chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
     const outLen = payloadBytes(out.w, out.h, out.fmt);
     p.setSlotF64(proc, i, S.n, frame.n);

@@ -1,0 +1,319 @@
+/**
+ * Crash safety with real processes and real SysV objects: kill -9 any stage
+ * and lose nothing; stale objects are recycled; foreign or corrupt segments
+ * are refused without being touched. Every test ends with no object left.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { toArrayBuffer } from "bun:ffi";
+import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, tmp, uniqueName, waitFor, BUN } from "./helpers";
+import { stagesOf } from "./procs";
+import { keysFor } from "../src/pipeline/keys";
+import { libc } from "../src/native/libc";
+import { shim } from "../src/native/shim";
+
+const dir = tmp();
+
+function genFile(path: string, count: number, size: string, format = "rgb24", seed = 1): Buffer {
+  const r = shmimg(["gen", "--count", String(count), "--size", size, "--format", format, "--seed", String(seed)]);
+  expect(r.code).toBe(0);
+  writeFileSync(path, r.stdout);
+  return r.stdout;
+}
+
+function spawn(args: string[], opts: { stdin?: "pipe" | string; stdout?: "pipe" | "ignore"; env?: Record<string, string> } = {}) {
+  return Bun.spawn([...SHMIMG, ...args], {
+    stdin: opts.stdin === "pipe" ? "pipe" : opts.stdin ? Bun.file(opts.stdin) : "ignore",
+    stdout: opts.stdout ?? "ignore",
+    stderr: "pipe",
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+function stat(name: string): any {
+  const r = shmimg(["stat", "--name", name, "--json"]);
+  return r.code === 0 ? JSON.parse(r.stdout.toString()) : undefined;
+}
+
+describe("worker crashes", () => {
+  test("chaos: 20+ SIGKILLs of random workers during a 20,000-frame run lose, duplicate and reorder nothing", async () => {
+    const input = join(dir, "chaos.in");
+    const output = join(dir, "chaos.out");
+    const data = genFile(input, 20000, "96x72", "rgb24", 5);
+    const name = uniqueName("chaos");
+    const run = spawn(["run", "--name", name, "--workers", "3", "--op", "blur:2,gaussian", "--input", input, "--output", output, "--json"], { stdout: "pipe" });
+    let kills = 0;
+    let exited = false;
+    run.exited.then(() => (exited = true));
+    while (!exited) {
+      const workers = stagesOf(run.pid, "work");
+      if (workers.length) {
+        process.kill(workers[Math.floor(Math.random() * workers.length)]!, "SIGKILL");
+        kills++;
+      }
+      // A replacement needs ~0.1-0.2 s to start on 2 cores: kill less often than that.
+      await Bun.sleep(300);
+    }
+    const report = JSON.parse(await new Response(run.stdout).text());
+    const stderr = await new Response(run.stderr).text();
+    console.log(`chaos: ${kills} SIGKILLs, ${report.restarts} restarts, ${report.redone} frames redone, ${report.framesIn - report.framesOut} lost, ${report.wallS.toFixed(1)} s`);
+    expect(stderr).not.toContain("ERROR");
+    expect(report.framesIn).toBe(20000);
+    expect(report.framesOut).toBe(20000);
+    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "blur:2,gaussian"))).toBe(0);
+    expect(kills).toBeGreaterThanOrEqual(20);
+    expect(report.redone).toBeGreaterThan(0);
+    expect(objectsOf(name)).toEqual([]);
+    expect(await run.exited).toBe(0);
+  }, 180_000);
+
+  test("a frame that kills its worker every time fails the run with exit 4 naming its seq, after max attempts", () => {
+    const input = join(dir, "poison.in");
+    genFile(input, 50, "16x16");
+    const name = uniqueName("poison");
+    const r = shmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--input", input, "--max-attempts", "3"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "17" } });
+    expect(r.stderr).toMatch(/^ERROR: frame seq 17 killed its worker 3 times/m);
+    expect(parseNative(r.stdout).map((f) => f.seq)).toEqual(Array.from({ length: 17 }, (_, i) => i));
+    expect(objectsOf(name)).toEqual([]);
+    expect(r.code).toBe(4);
+  });
+
+  test("separate shells: with no worker alive, producer and consumer say so and continue when a worker starts", async () => {
+    const name = uniqueName("noworker");
+    const input = join(dir, "nw.in");
+    const output = join(dir, "nw.out");
+    const data = genFile(input, 200, "32x32");
+    expect(shmimg(["init", "--name", name, "--max-size", "32x32", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
+    const consumer = spawn(["consume", "--name", name, "--output", output]);
+    const producer = spawn(["produce", "--name", name], { stdin: input });
+    // The dying worker takes frame 50 down with it.
+    const w1 = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "50" } });
+    expect(await w1.exited).not.toBe(0);
+    await waitFor(() => (stat(name)?.live.workers ?? 1) === 0, 5000, "no live worker");
+    const cText = readStderrSoFar(consumer);
+    const w2 = spawn(["work", "--name", name, "--op", "invert"]);
+    expect(await consumer.exited).toBe(0);
+    expect(await producer.exited).toBe(0);
+    expect(await w2.exited).toBe(0);
+    expect(await cText).toContain("no worker is alive");
+    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+});
+
+/** Collects a process's stderr until it exits. */
+async function readStderrSoFar(p: { stderr: ReadableStream<Uint8Array> }): Promise<string> {
+  return new Response(p.stderr).text();
+}
+
+describe("consumer and producer crashes", () => {
+  test("a consumer killed mid-stream and started again with the same --output resumes; the file is byte-identical", async () => {
+    const name = uniqueName("resume");
+    const input = join(dir, "resume.in");
+    const output = join(dir, "resume.out");
+    const data = genFile(input, 3000, "64x48");
+    expect(shmimg(["init", "--name", name, "--max-size", "64x48", "--max-format", "rgb24", "--slots", "8"]).code).toBe(0);
+    const workers = [spawn(["work", "--name", name, "--op", "grayscale,blur"]), spawn(["work", "--name", name, "--op", "grayscale,blur"])];
+    const producer = spawn(["produce", "--name", name], { stdin: input });
+    for (let round = 0; round < 3; round++) {
+      const c = spawn(["consume", "--name", name, "--output", output]);
+      await waitFor(() => existsSync(output) && statSync(output).size > (round + 1) * 200_000, 20_000, "output to grow");
+      c.kill("SIGKILL");
+      await c.exited;
+    }
+    const last = spawn(["consume", "--name", name, "--output", output]);
+    const lastErr = await new Response(last.stderr).text();
+    expect(lastErr).toMatch(/resuming pipeline .* at frame \d+, output offset \d+/);
+    expect(await last.exited).toBe(0);
+    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "grayscale,blur"))).toBe(0);
+    expect(await producer.exited).toBe(0);
+    for (const w of workers) expect(await w.exited).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
+  test("a producer killed inside a frame: every complete frame is delivered, the half frame never is, consumer exits 3 naming the last seq", async () => {
+    const name = uniqueName("prodkill");
+    const stream = shmimg(["gen", "--count", "31", "--size", "64x64", "--format", "rgb24"]).stdout;
+    const frameBytes = 32 + 64 * 64 * 3;
+    expect(shmimg(["init", "--name", name, "--max-size", "64x64", "--max-format", "rgb24", "--slots", "8"]).code).toBe(0);
+    const output = join(dir, "prodkill.out");
+    const consumer = spawn(["consume", "--name", name, "--output", output]);
+    const worker = spawn(["work", "--name", name, "--op", "invert"]);
+    const producer = spawn(["produce", "--name", name], { stdin: "pipe" });
+    producer.stdin!.write(stream.subarray(0, 30 * frameBytes + 1000)); // 30 frames and part of the 31st
+    await producer.stdin!.flush();
+    await waitFor(() => stat(name)?.producer.published === 30, 10_000, "30 frames published");
+    await Bun.sleep(100); // the producer is now blocked inside frame 31's payload (slot WRITING)
+    producer.kill("SIGKILL");
+    await producer.exited;
+    const err = await new Response(consumer.stderr).text();
+    expect(err).toMatch(/^ERROR: stream incomplete \(producer died after seq 29\): delivered every complete frame, last seq delivered 29/m);
+    expect(await consumer.exited).toBe(3);
+    expect(await worker.exited).toBe(0);
+    const expected = applyInProcess(stream.subarray(0, 30 * frameBytes), "invert");
+    expect(Buffer.compare(readFileSync(output), expected)).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
+  test("a process killed while holding the recovery lock does not wedge the pipeline (SEM_UNDO)", async () => {
+    const name = uniqueName("lock");
+    const input = join(dir, "lock.in");
+    const output = join(dir, "lock.out");
+    const data = genFile(input, 100, "16x16");
+    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
+    const holder = Bun.spawn([BUN, join(ROOT, "test/fixtures/hold-lock.ts"), name], { stdout: "pipe", stderr: "inherit" });
+    const reader = holder.stdout.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("locked");
+    holder.kill("SIGKILL");
+    await holder.exited;
+    // Recovery needs the lock: a worker dies holding frame 10, another must redo it.
+    const consumer = spawn(["consume", "--name", name, "--output", output]);
+    const producer = spawn(["produce", "--name", name], { stdin: input });
+    const dying = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10" } });
+    await dying.exited;
+    const w = spawn(["work", "--name", name, "--op", "invert"]);
+    expect(await consumer.exited).toBe(0);
+    expect(await producer.exited).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(stat(name).recovery.redone).toBe(1);
+    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+});
+
+describe("stale and foreign objects", () => {
+  test("objects left by a SIGKILLed run are recycled by the next run of that name and listed by clean --stale", async () => {
+    const name = uniqueName("stale");
+    const run = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
+    run.stdin!.write(shmimg(["gen", "--count", "3", "--size", "8x8"]).stdout);
+    await run.stdin!.flush();
+    await waitFor(() => objectsOf(name).length === 3 && stat(name)?.producer.published === 3, 10_000, "pipeline to exist");
+    run.kill("SIGKILL");
+    await run.exited;
+    // Its stages get SIGTERM from the kernel (PDEATHSIG) and detach; the objects stay.
+    await waitFor(() => (stat(name)?.attached ?? 1) === 0, 10_000, "stages to detach");
+    expect(objectsOf(name).length).toBe(3);
+    const again = shmimg(["run", "--name", name, "--op", "invert"], { stdin: shmimg(["gen", "--count", "2", "--size", "8x8"]).stdout });
+    expect(again.stderr).toContain(`recycled stale pipeline "${name}"`);
+    expect(parseNative(again.stdout).length).toBe(2);
+    expect(again.code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+
+    // And clean --stale finds one left the same way.
+    const run2 = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
+    run2.stdin!.write(shmimg(["gen", "--count", "1", "--size", "8x8"]).stdout);
+    await run2.stdin!.flush();
+    await waitFor(() => stat(name)?.producer.published === 1, 10_000, "pipeline to exist");
+    run2.kill("SIGKILL");
+    await run2.exited;
+    await waitFor(() => (stat(name)?.attached ?? 1) === 0, 10_000, "stages to detach");
+    const clean = shmimg(["clean", "--stale"]);
+    expect(clean.stderr).toContain(`stale pipeline "${name}"`);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
+  test("a foreign segment planted at our key is refused and left untouched", () => {
+    const name = uniqueName("foreign");
+    const key = keysFor(name, process.getuid!()).raw;
+    const shmid = libc.shmget(key, 4096, 0o1000 | 0o2000 | 0o600);
+    expect(shmid).toBeGreaterThanOrEqual(0);
+    try {
+      const addr = libc.shmat(shmid, null, 0);
+      const view = new Uint8Array(toArrayBuffer(addr, 0, 4096));
+      view.fill(0xab);
+      libc.shmdt(addr);
+      const r = shmimg(["run", "--name", name, "--op", "invert"], { stdin: shmimg(["gen", "--count", "2", "--size", "8x8"]).stdout });
+      expect(r.stderr).toMatch(/^ERROR: key 0x[0-9a-f]+ \(shmid \d+\) holds a segment that is not shmimg's; it was left alone/m);
+      expect(r.code).toBe(2);
+      shmimg(["clean", "--stale"]);
+      const addr2 = libc.shmat(shmid, null, 0);
+      expect(new Uint8Array(toArrayBuffer(addr2, 0, 4096)).every((b) => b === 0xab)).toBe(true);
+      libc.shmdt(addr2);
+    } finally {
+      shim.shim_shm_rmid(shmid);
+    }
+    expect(objectsOf(name)).toEqual([]);
+  });
+
+  test("a corrupted header in a live segment stops a stage with exit 2 naming key and shmid; never a crash or hang", () => {
+    const name = uniqueName("corrupt");
+    expect(shmimg(["init", "--name", name, "--max-size", "16x16"]).code).toBe(0);
+    const keys = keysFor(name, process.getuid!());
+    const shmid = libc.shmget(keys.raw, 0, 0);
+    const addr = libc.shmat(shmid, null, 0);
+    const head = new Uint8Array(toArrayBuffer(addr, 0, 64));
+    const saved = head.slice();
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 255;
+    try {
+      for (const field of [[4, 8], [24, 28], [28, 32], [36, 40], [48, 52], [0, 4]]) {
+        head.set(saved);
+        for (let b = field[0]!; b < field[1]!; b++) head[b] = rnd();
+        const r = shmimg(["work", "--name", name, "--op", "invert", "--timeout", "5"]);
+        expect(r.stderr).toMatch(/^ERROR: segment key 0x[0-9a-f]+ shmid \d+: .*refusing to attach/m);
+        expect(r.code).toBe(2);
+      }
+      // Slot fields out of range: a READY slot claiming an impossible length.
+      head.set(saved);
+      const table = 2624;
+      const slots = new DataView(toArrayBuffer(addr, table, 64));
+      slots.setFloat64(8, 0, true); // n = 0
+      slots.setUint32(24, 16, true);
+      slots.setUint32(28, 16, true);
+      slots.setUint32(32, 2, true);
+      slots.setUint32(36, 0xffffff00, true); // length
+      slots.setInt32(0, 2, true); // READY
+      const r = shmimg(["work", "--name", name, "--op", "invert", "--timeout", "5"]);
+      expect(r.stderr).toMatch(/^ERROR: corrupt raw slot 0 .*field length/m);
+      expect(r.code).toBe(2);
+    } finally {
+      libc.shmdt(addr);
+    }
+    expect(shmimg(["clean", "--name", name, "--force"]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  });
+});
+
+describe("signals and pipes", () => {
+  for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+    test(`${sig} to run stops its stages, removes its objects and exits ${code}`, async () => {
+      const name = uniqueName("sig");
+      const run = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
+      run.stdin!.write(shmimg(["gen", "--count", "5", "--size", "8x8"]).stdout);
+      await run.stdin!.flush();
+      await waitFor(() => stat(name)?.consumer.delivered === 5, 10_000, "frames delivered");
+      run.kill(sig);
+      expect(await run.exited).toBe(code);
+      expect(objectsOf(name)).toEqual([]);
+      expect(stagesOf(run.pid, "work")).toEqual([]);
+    }, 30_000);
+  }
+
+  test("SIGTERM to a stage in a separate shell detaches it cleanly (exit 143)", async () => {
+    const name = uniqueName("stagesig");
+    expect(shmimg(["init", "--name", name, "--max-size", "8x8"]).code).toBe(0);
+    const w = spawn(["work", "--name", name, "--op", "invert"]);
+    await waitFor(() => stat(name)?.live.workers === 1, 10_000, "worker attached");
+    w.kill("SIGTERM");
+    expect(await w.exited).toBe(143);
+    expect(stat(name).live.workers).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  });
+
+  test("run ... | head -c 1000 ends quietly and leaks nothing", () => {
+    const name = uniqueName("pipe");
+    const r = Bun.spawnSync(["bash", "-c", `${SHMIMG.join(" ")} gen --count 2000 --size 64x64 2>/dev/null | ${SHMIMG.join(" ")} run --name ${name} --op invert | head -c 1000 | wc -c; echo "status=\${PIPESTATUS[1]}"`], { cwd: ROOT, stderr: "pipe" });
+    const out = r.stdout.toString();
+    expect(out).toMatch(/^\s*1000\n/);
+    expect(r.stderr.toString()).not.toContain("ERROR");
+    expect(out).toMatch(/status=(0|141)/);
+    expect(objectsOf(name)).toEqual([]);
+  });
+});
