@@ -5,9 +5,10 @@
  *
  * while this script SIGKILLs a random worker of the run every ~0.5 s and
  * samples VmHWM / VmRSS of the run process and of every stage it started.
- * At the end it prints frames in/out, kills, frames redone, frames lost, the
- * check of the output (every frame in seq order 0..N-1, payload = 255 - the
- * input payload, regenerated from gen's pattern), and each process's peak
+ * At the end it prints frames in/out, kills, frames redone, frames lost, two
+ * checks (tee keeps a copy of the input): the input is gen's documented
+ * pattern (regenerated here), and the output is every frame in seq order
+ * 0..N-1 with payload = 255 - the input payload; and each process's peak
  * RSS at its first and last sample. Exits 1 when a frame was lost, the output
  * is wrong, the run failed, or an IPC object was left behind.
  *
@@ -104,10 +105,11 @@ interface Proc {
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const dir = mkdtempSync(join(tmpdir(), "shmimg-soak-"));
 const out = join(dir, "soak.out");
+const inPath = join(dir, "soak.in");
 const name = `soak-${process.pid}`;
 const bin = SHMIMG.map(q).join(" ");
 const line =
-  `${bin} gen --count ${FRAMES} --size ${W}x${H} --format gray8 --seed ${SEED} | ` +
+  `${bin} gen --count ${FRAMES} --size ${W}x${H} --format gray8 --seed ${SEED} | tee ${q(inPath)} | ` +
   `${bin} run --workers ${WORKERS} --op invert --name ${name} --json --output ${q(out)}; ` +
   `echo "soak-pipestatus \${PIPESTATUS[*]}" >&2`;
 
@@ -196,10 +198,11 @@ const stderr = await stderrP;
 // ------------------------------------------------------------------ results
 
 const problems: string[] = [];
-const pipestatus = /^soak-pipestatus (\d+) (\d+)$/m.exec(stderr);
-const [genCode, runCode] = pipestatus ? [Number(pipestatus[1]), Number(pipestatus[2])] : [-1, -1];
+const pipestatus = /^soak-pipestatus (\d+) (\d+) (\d+)$/m.exec(stderr);
+const [genCode, teeCode, runCode] = pipestatus ? [Number(pipestatus[1]), Number(pipestatus[2]), Number(pipestatus[3])] : [-1, -1, -1];
 if (!runPid) problems.push("the run process was never seen");
 if (genCode !== 0) problems.push(`gen exited ${genCode}`);
+if (teeCode !== 0) problems.push(`tee exited ${teeCode}`);
 if (runCode !== 0) problems.push(`run exited ${runCode}`);
 
 let report: { framesIn: number; framesOut: number; redone: number; restarts: number; bytesOut: number; wallS: number; code: number } | undefined;
@@ -214,53 +217,85 @@ const lost = framesIn - framesOut;
 if (framesIn !== FRAMES) problems.push(`frames in ${framesIn}, expected ${FRAMES}`);
 if (lost !== 0) problems.push(`${lost} frame(s) lost`);
 
-// The output, frame by frame: seq 0..N-1 in order, 32x32 gray8, payload = 255 - gen's payload.
+// Frame by frame: the input (as tee saw it) must be gen's pattern, and the
+// output must be seq 0..N-1 in order, 32x32 gray8, payload = 255 - input payload.
+// Checked separately, so a wrong input is not blamed on the pipeline.
 const tv = performance.now();
-const verify = (): { frames: number; error?: string } => {
-  let size: number;
-  try {
-    size = statSync(out).size;
-  } catch {
-    return { frames: 0, error: `no output file ${out}` };
+interface Check {
+  frames: number;
+  inputBad: number;
+  firstInputBad?: string;
+  error?: string;
+}
+function headerError(buf: Buffer, o: number, i: number): string | undefined {
+  const magic = buf.readUInt32LE(o);
+  const w = buf.readUInt32LE(o + 8);
+  const h = buf.readUInt32LE(o + 12);
+  const fmt = buf.readUInt32LE(o + 16);
+  const len = buf.readUInt32LE(o + 20);
+  const seq = Number(buf.readBigUInt64LE(o + 24));
+  if (magic !== 0x464d4853 || buf.readUInt16LE(o + 4) !== 1 || buf.readUInt16LE(o + 6) !== 32 || w !== W || h !== H || fmt !== 1 || len !== LEN)
+    return `frame #${i} (byte ${i * FRAME_BYTES}): bad header magic 0x${magic.toString(16)} ${w}x${h} fmt ${fmt} len ${len}`;
+  if (seq !== i) return `frame #${i}: seq ${seq}, expected ${i} (order broken, or a frame lost or doubled)`;
+  return undefined;
+}
+function readFull(fd: number, buf: Buffer, n: number): number {
+  let got = 0;
+  while (got < n) {
+    const r = readSync(fd, buf, got, n - got, null);
+    if (r === 0) break;
+    got += r;
   }
-  if (size !== FRAMES * FRAME_BYTES) return { frames: 0, error: `output has ${size} bytes, expected ${FRAMES} x ${FRAME_BYTES} = ${FRAMES * FRAME_BYTES}` };
-  const pattern = makePattern(W, H, 1, SEED);
-  const inverted = Buffer.from(pattern.map((v) => 255 - v));
+  return got;
+}
+const verify = (): Check => {
+  const res: Check = { frames: 0, inputBad: 0 };
+  for (const [what, path] of [["input", inPath], ["output", out]] as const) {
+    let size = -1;
+    try {
+      size = statSync(path).size;
+    } catch {}
+    if (size !== FRAMES * FRAME_BYTES) return { ...res, error: `${what} has ${size} bytes, expected ${FRAMES} x ${FRAME_BYTES} = ${FRAMES * FRAME_BYTES}` };
+  }
+  const pattern = Buffer.from(makePattern(W, H, 1, SEED));
   const per = 16384;
-  const buf = Buffer.alloc(per * FRAME_BYTES);
-  const fd = openSync(out, "r");
+  const inBuf = Buffer.alloc(per * FRAME_BYTES);
+  const outBuf = Buffer.alloc(per * FRAME_BYTES);
+  const inWords = new Uint32Array(inBuf.buffer, inBuf.byteOffset, inBuf.length >> 2);
+  const inFd = openSync(inPath, "r");
+  const outFd = openSync(out, "r");
   let i = 0;
   try {
     while (i < FRAMES) {
       const want = Math.min(per, FRAMES - i) * FRAME_BYTES;
-      let got = 0;
-      while (got < want) {
-        const r = readSync(fd, buf, got, want - got, null);
-        if (r === 0) return { frames: i, error: `output ends early at frame ${i}` };
-        got += r;
-      }
+      if (readFull(inFd, inBuf, want) !== want || readFull(outFd, outBuf, want) !== want) return { ...res, frames: i, error: `a file ends early after frame ${i}` };
+      const i0 = i;
       for (let o = 0; o < want; o += FRAME_BYTES, i++) {
-        const magic = buf.readUInt32LE(o);
-        const w = buf.readUInt32LE(o + 8);
-        const h = buf.readUInt32LE(o + 12);
-        const fmt = buf.readUInt32LE(o + 16);
-        const len = buf.readUInt32LE(o + 20);
-        const seq = Number(buf.readBigUInt64LE(o + 24));
-        if (magic !== 0x464d4853 || buf.readUInt16LE(o + 4) !== 1 || buf.readUInt16LE(o + 6) !== 32 || w !== W || h !== H || fmt !== 1 || len !== LEN)
-          return { frames: i, error: `frame #${i} (byte ${i * FRAME_BYTES}): bad header magic 0x${magic.toString(16)} ${w}x${h} fmt ${fmt} len ${len}` };
-        if (seq !== i) return { frames: i, error: `frame #${i}: seq ${seq}, expected ${i} (order broken, or a frame lost or doubled)` };
+        const e = headerError(inBuf, o, i);
+        if (e) return { ...res, frames: i, error: `input ${e}` };
         const off = frameOffset(i, LEN);
-        if (Buffer.compare(buf.subarray(o + 32, o + 32 + LEN), inverted.subarray(off, off + LEN)) !== 0) return { frames: i, error: `frame seq ${i}: payload is not 255 - input` };
+        if (Buffer.compare(inBuf.subarray(o + 32, o + 32 + LEN), pattern.subarray(off, off + LEN)) !== 0 && res.inputBad++ === 0)
+          res.firstInputBad = `frame seq ${i}: the payload gen wrote differs from gen's pattern at offset ${off}`;
       }
+      for (let k = 0; k < want >> 2; k++) inWords[k] = ~inWords[k]!; // 255 - v for every byte (headers are not compared)
+      i = i0;
+      for (let o = 0; o < want; o += FRAME_BYTES, i++) {
+        const e = headerError(outBuf, o, i);
+        if (e) return { ...res, frames: i, error: `output ${e}` };
+        if (Buffer.compare(outBuf.subarray(o + 32, o + 32 + LEN), inBuf.subarray(o + 32, o + 32 + LEN)) !== 0) return { ...res, frames: i, error: `output frame seq ${i}: payload is not 255 - input payload` };
+      }
+      res.frames = i;
     }
   } finally {
-    closeSync(fd);
+    closeSync(inFd);
+    closeSync(outFd);
   }
-  return { frames: i };
+  return res;
 };
 const checked = verify();
 const verifyS = (performance.now() - tv) / 1000;
-if (checked.error) problems.push(`output: ${checked.error}`);
+if (checked.error) problems.push(checked.error);
+if (checked.inputBad) problems.push(`gen wrote ${checked.inputBad} frame(s) whose payload is not its own pattern (a bug in gen, not in the pipeline); first: ${checked.firstInputBad}`);
 if (!KEEP) rmSync(dir, { recursive: true, force: true });
 
 const left = objectsOf(name);
@@ -282,8 +317,11 @@ const runS = report?.wallS ?? wallS;
 console.log(`  wall ${wallS.toFixed(1)} s (run ${runS.toFixed(1)} s: ${(framesOut / runS).toFixed(0)} frames/s); output check ${verifyS.toFixed(1)} s; ${samples} RSS samples every ${SAMPLE_MS} ms`);
 console.log(`  frames in ${framesIn}, out ${framesOut}, lost ${lost}`);
 console.log(`  kills sent ${kills}${killFailures ? ` (${killFailures} more found their worker already gone)` : ""}, worker restarts by run ${report?.restarts ?? "?"}, frames redone ${report?.redone ?? "?"}`);
-console.log(`  output: ${checked.error ? `WRONG after ${checked.frames} good frames: ${checked.error}` : `${checked.frames} frames verified: seq 0..${FRAMES - 1} in order, payload = 255 - input`}`);
-console.log(`  gen exit ${genCode}, run exit ${runCode}; IPC objects left: ${left.length}`);
+console.log(
+  `  input:  ${checked.inputBad ? `WRONG: ${checked.inputBad} of ${FRAMES} frames from gen differ from gen's pattern (first: ${checked.firstInputBad})` : `${checked.frames} frames from gen match gen's pattern`}`,
+);
+console.log(`  output: ${checked.error ? `WRONG after ${checked.frames} good frames: ${checked.error}` : `${checked.frames} frames verified: seq 0..${FRAMES - 1} in order, payload = 255 - input payload`}`);
+console.log(`  gen exit ${genCode}, tee exit ${teeCode}, run exit ${runCode}; IPC objects left: ${left.length}`);
 console.log(`  memory (MiB) at each process's first and last sample (t = seconds since start):`);
 console.log(`    role       pid      t0   HWM0     RSS0      t1   HWM1     RSS1   note`);
 const row = (p: Proc, note = "") =>

@@ -362,7 +362,9 @@ class Bench {
       const mcBase: Base = { id: "memcpy", label: `memcpy loops, ${nproc} processes (memory ceiling)`, kind: "memcpy", workers: 0, procs: nproc };
       try {
         type Mc = { bps: number; setBps: number; memcpyBps: number; slots: number };
+        await this.quiet();
         const one = await runTool<Mc>(["--mode", "memcpy", "--bytes", String(frameBytes), "--seconds", String(memcpyS)], timeoutS);
+        await this.quiet();
         const startAt = String(Date.now() + 400);
         const all = nproc > 1 ? await runToolParallel<Mc>(["--mode", "memcpy", "--bytes", String(frameBytes), "--seconds", String(memcpyS), "--start-at", startAt], nproc, timeoutS) : [one];
         const sum = (k: keyof Mc) => all.reduce((a, m) => a + m[k], 0);
@@ -379,6 +381,7 @@ class Bench {
       // (d) CPU ceiling
       const cpuBase: Base = { id: "cpu", label: "op in one process (CPU ceiling)", kind: "cpu", workers: 1, procs: 1 };
       try {
+        await this.quiet();
         const cpu = await runTool<{ fps: number; ringFps: number; hotFps: number }>(["--mode", "cpu", "--size", size, "--format", format, "--op", op, "--count", String(frames)], timeoutS);
         // Headline: frames streaming through a ring of slots (as in any pipeline); hot = cache-resident.
         const t = frames / cpu.ringFps;
