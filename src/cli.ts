@@ -45,6 +45,7 @@ async function cli(argv: string[]): Promise<number> {
     printError(`unknown command "${sub}"; run \`shmimg --help\` for the list`);
     return Exit.INVALID;
   }
+  if (argv.includes("--verbose")) (await import("./native/trace")).enableTrace();
   try {
     await runCommand(main, { rawArgs: argv });
     return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -79,7 +79,7 @@ function memOf(pid: number): { hwm: number; rss: number } | undefined {
   if (!s) return undefined;
   const hwm = /^VmHWM:\s+(\d+) kB/m.exec(s);
   const rss = /^VmRSS:\s+(\d+) kB/m.exec(s);
-  if (!hwm || !rss) return undefined;
+  if (!hwm || !rss || Number(hwm[1]) === 0) return undefined; // gone, or still between fork and exec
   return { hwm: Number(hwm[1]), rss: Number(rss[1]) };
 }
 
@@ -96,6 +96,8 @@ interface Proc {
   pid: number;
   role: Role;
   first: { t: number; hwm: number; rss: number };
+  /** The first sample at least 1 s after the first (start-up is over; for spotting growth). */
+  warm?: { t: number; hwm: number; rss: number };
   last: { t: number; hwm: number; rss: number };
   killed: boolean;
 }
@@ -155,8 +157,10 @@ function sample(): void {
     if (!m) continue;
     const p = procs.get(pid);
     const s = { t: now, ...m };
-    if (p) p.last = s;
-    else procs.set(pid, { pid, role, first: s, last: s, killed: false });
+    if (p) {
+      p.last = s;
+      if (!p.warm && now - p.first.t >= 1) p.warm = s;
+    } else procs.set(pid, { pid, role, first: s, last: s, killed: false });
   }
   samples++;
 }
@@ -323,10 +327,10 @@ console.log(
 console.log(`  output: ${checked.error ? `WRONG after ${checked.frames} good frames: ${checked.error}` : `${checked.frames} frames verified: seq 0..${FRAMES - 1} in order, payload = 255 - input payload`}`);
 console.log(`  gen exit ${genCode}, tee exit ${teeCode}, run exit ${runCode}; IPC objects left: ${left.length}`);
 console.log(`  memory (MiB) at each process's first and last sample (t = seconds since start):`);
-console.log(`    role       pid      t0   HWM0     RSS0      t1   HWM1     RSS1   note`);
+console.log(`    role       pid  first: t   HWM      RSS  | 1 s later: HWM  | last: t    HWM      RSS   note`);
 const row = (p: Proc, note = "") =>
   console.log(
-    `    ${p.role.padEnd(9)}${String(p.pid).padStart(8)}${p.first.t.toFixed(1).padStart(6)}${mib(p.first.hwm)} ${mib(p.first.rss)}${p.last.t.toFixed(1).padStart(8)}${mib(p.last.hwm)} ${mib(p.last.rss)}   ${note}`,
+    `    ${p.role.padEnd(9)}${String(p.pid).padStart(8)}${p.first.t.toFixed(1).padStart(8)}${mib(p.first.hwm)} ${mib(p.first.rss)}  |${p.warm ? mib(p.warm.hwm) : "       -"}         |${p.last.t.toFixed(1).padStart(7)}${mib(p.last.hwm)} ${mib(p.last.rss)}   ${note}`,
   );
 for (const p of rows) row(p);
 for (const p of longest) row(p, `longest-lived worker${p.killed ? ", killed" : ""}`);

@@ -4,7 +4,7 @@ import { cleanByName } from "../pipeline/lifecycle";
 import { isStale, listOurPipelines, removeObjects } from "../pipeline/objects";
 import { hexKey } from "../pipeline/keys";
 import { log } from "../log";
-import { EXIT_CODES, nameArg } from "./shared";
+import { EXIT_CODES, nameArg, verboseArg } from "./shared";
 
 export const example = "shmimg clean --name cam    shmimg clean --stale";
 
@@ -14,6 +14,7 @@ export default defineCommand({
     description: "Remove a pipeline's objects (idempotent), or with --stale every stale shmimg object of yours.",
   },
   args: {
+    ...verboseArg,
     ...nameArg,
     force: { type: "boolean", description: "Remove even if processes are attached or stages are alive.", default: false },
     stale: { type: "boolean", description: "List and remove every stale shmimg pipeline of this user (creator and stages dead, nothing attached).", default: false },

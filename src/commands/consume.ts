@@ -9,7 +9,7 @@ import { shim } from "../native/shim";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { LatencyLog } from "../bench/latency";
-import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg } from "./shared";
+import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
 
 export const outputArgs = {
   output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
@@ -28,6 +28,7 @@ export default defineCommand({
     ...outputArgs,
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
     "latency-out": { type: "string", description: "(bench) Save each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
+    ...verboseArg,
     ...timeoutArg,
     ...sharedGroupArg,
   },

@@ -6,7 +6,7 @@ import { createOrRecycle } from "../pipeline/lifecycle";
 import { Chain, parseChain } from "../ops/chain";
 import { hexKey } from "../pipeline/keys";
 import { log } from "../log";
-import { EXIT_CODES, nameArg, num } from "./shared";
+import { EXIT_CODES, nameArg, num, verboseArg } from "./shared";
 
 export const geometryArgs = {
   slots: { type: "string", description: "Slots per ring (frames in flight); default: about 32 MiB per ring, 4..64 slots.", valueHint: "K" },
@@ -55,6 +55,7 @@ export default defineCommand({
   },
   args: {
     ...nameArg,
+    ...verboseArg,
     ...geometryArgs,
     op: { type: "string", description: "Op chain the workers will run, so the processed ring is sized for its output (needed when the chain enlarges frames).", valueHint: "CHAIN" },
   },

@@ -13,7 +13,7 @@ import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce, type WhenFull } from "../pipeline/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { EXIT_CODES, closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg } from "./shared";
+import { EXIT_CODES, closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
 
 export const inputArgs = {
   input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
@@ -47,6 +47,7 @@ export default defineCommand({
     ...nameArg,
     ...inputArgs,
     ...timeoutArg,
+    ...verboseArg,
     ...sharedGroupArg,
     create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },

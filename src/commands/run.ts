@@ -7,7 +7,7 @@ import { log, printError } from "../log";
 import { inputArgs, whenFull } from "./produce";
 import { outputArgs } from "./consume";
 import { geometryArgs } from "./init";
-import { EXIT_CODES, jsonArg, num, timeoutArg } from "./shared";
+import { EXIT_CODES, jsonArg, num, timeoutArg, verboseArg } from "./shared";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -47,6 +47,7 @@ export default defineCommand({
     ...geometryArgs,
     ...timeoutArg,
     ...jsonArg,
+    ...verboseArg,
     "latency-out": { type: "string", description: "(bench) Consumer saves each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
   },
   async run({ args }) {
@@ -62,7 +63,7 @@ export default defineCommand({
       op: args.op,
       producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
-      stageArgs: pass(args, ["timeout"]),
+      stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");

@@ -5,7 +5,7 @@ import { work } from "../pipeline/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { EXIT_CODES, nameArg, num, sharedGroupArg, timeoutArg } from "./shared";
+import { EXIT_CODES, nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
 
@@ -19,6 +19,7 @@ export default defineCommand({
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`).", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...verboseArg,
     ...timeoutArg,
     ...sharedGroupArg,
   },

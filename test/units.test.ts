@@ -1,0 +1,107 @@
+import { describe, expect, test } from "bun:test";
+import { decodeHeader, encodeHeader, NATIVE_HEADER } from "../src/formats/native";
+import { InvalidInput } from "../src/errors";
+import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/keys";
+import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R } from "../src/pipeline/layout";
+import { payloadBytes, parseSize } from "../src/frame/format";
+import { mostSevere } from "../src/errors";
+
+const info = () => ({ w: 0, h: 0, fmt: 1 as const, seq: 0, len: 0 });
+
+describe("native header", () => {
+  test("encode then decode gives the same fields", () => {
+    const b = new Uint8Array(NATIVE_HEADER);
+    encodeHeader(b, 0, { w: 1920, h: 1080, fmt: 2, seq: 2 ** 40 + 3, len: 1920 * 1080 * 3 });
+    expect(decodeHeader(b, 0, 0, info())).toEqual({ w: 1920, h: 1080, fmt: 2, seq: 2 ** 40 + 3, len: 6220800 });
+    expect([...b.subarray(0, 8)]).toEqual([0x53, 0x48, 0x4d, 0x46, 1, 0, 32, 0]); // "SHMF", v1, 32
+  });
+
+  const bad: [string, (v: DataView) => void, RegExp][] = [
+    ["magic", (v) => v.setUint32(0, 0xdeadbeef, true), /field magic is 0xdeadbeef/],
+    ["version", (v) => v.setUint16(4, 2, true), /field version is 2/],
+    ["header size", (v) => v.setUint16(6, 16, true), /field header is 16/],
+    ["zero width", (v) => v.setUint32(8, 0, true), /field width is 0/],
+    ["huge height", (v) => v.setUint32(12, 99999, true), /field height is 99999/],
+    ["format", (v) => v.setUint32(16, 0, true), /field format is 0/],
+    ["length", (v) => v.setUint32(20, 5, true), /field length is 5, but 4x2 rgb24 needs 24/],
+    ["seq beyond 2^53", (v) => v.setBigUint64(24, 2n ** 60n, true), /field seq/],
+  ];
+  for (const [what, mutate, re] of bad) {
+    test(`rejects a bad ${what} with InvalidInput naming the field`, () => {
+      const b = new Uint8Array(NATIVE_HEADER);
+      encodeHeader(b, 0, { w: 4, h: 2, fmt: 2, seq: 9, len: 24 });
+      mutate(new DataView(b.buffer));
+      expect(() => decodeHeader(b, 0, 9, info())).toThrow(re);
+      expect(() => decodeHeader(b, 0, 9, info())).toThrow(InvalidInput);
+    });
+  }
+});
+
+describe("layout and ring arithmetic", () => {
+  test("state words carry state and owner pid in one int32", () => {
+    for (const pid of [1, 12345, 4194304]) {
+      const w = packState(State.CLAIMED, pid);
+      expect(w).toBeLessThan(2 ** 31);
+      expect(stateOf(w)).toBe(State.CLAIMED);
+      expect(ownerOf(w)).toBe(pid);
+    }
+    expect(packState(State.FREE, 0)).toBe(0);
+  });
+
+  test("control lines written by different processes never share a 64-byte line", () => {
+    const line = (off: number) => Math.floor(off / LINE);
+    const producer = Object.values(P).map(line);
+    const consumer = Object.values(C).map(line);
+    const recovery = Object.values(R).map(line);
+    const delivery = Object.values(D).map(line);
+    for (const set of [producer, consumer, recovery]) expect(new Set(set).size).toBe(1);
+    expect(new Set([producer[0], consumer[0], recovery[0], delivery[0]]).size).toBe(4);
+    expect(WORKERS_OFF % LINE).toBe(0);
+    expect(RAW_SLOT_TABLE).toBe(WORKERS_OFF + MAX_WORKERS * LINE);
+  });
+
+  test("segment geometry: page-aligned payload, 64-byte strides, exact size", () => {
+    const g = segmentGeometry(KIND_RAW, 8, 100);
+    expect(g.stride).toBe(128);
+    expect(g.payloadOff % PAGE).toBe(0);
+    expect(g.payloadOff).toBeGreaterThanOrEqual(RAW_SLOT_TABLE + 8 * LINE);
+    expect(g.segBytes).toBe(g.payloadOff + 8 * 128);
+    const p = segmentGeometry(KIND_PROCESSED, 8, 64);
+    expect(p.payloadOff).toBe(PAGE);
+    expect(alignUp(4097, PAGE)).toBe(8192);
+  });
+
+  test("frame n lives in slot n % K for free-running n beyond 2^32", () => {
+    const K = 7;
+    for (const n of [0, 6, 7, 2 ** 32 + 5, 2 ** 52 + 1]) expect(n % K).toBe(Number(BigInt(n) % 7n));
+  });
+
+  test("payload sizes, including odd yuv420p", () => {
+    expect(payloadBytes(3, 3, 4)).toBe(9 + 2 * 2 * 2);
+    expect(payloadBytes(1, 1, 3)).toBe(4);
+    expect(parseSize("1920x1080")).toEqual({ w: 1920, h: 1080 });
+    expect(parseSize("0x10")).toBeUndefined();
+    expect(parseSize("20000x10")).toBeUndefined();
+  });
+});
+
+describe("keys", () => {
+  test("derive from uid and name, tagged 0x5D, three objects per pipeline", () => {
+    const k = keysFor("default", 1000);
+    expect(k).toEqual(keysFor("default", 1000));
+    expect(k.raw & 0xff000000).toBe(KEY_TAG | 0);
+    expect([k.processed - k.raw, k.sems - k.raw]).toEqual([1, 2]);
+    expect(keysFor("default", 1001).raw).not.toBe(k.raw);
+    expect(isOurKey(k.sems)).toBe(true);
+    expect(isOurKey(0x12345678)).toBe(false);
+  });
+});
+
+describe("exit codes", () => {
+  test("run takes the most severe stage code", () => {
+    expect(mostSevere([0, 3, 2])).toBe(2);
+    expect(mostSevere([0, 4, 2, 3])).toBe(4);
+    expect(mostSevere([141, 0])).toBe(141);
+    expect(mostSevere([4, 130])).toBe(130);
+  });
+});
