@@ -8,8 +8,9 @@ import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
+import { snapshot } from "../pipeline/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
+import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg } from "./shared";
 
 export const outputArgs = {
   output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
@@ -29,6 +30,7 @@ export default defineCommand({
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
     "latency-out": { type: "string", description: "(bench) Save each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
     ...verboseArg,
+    ...jsonArg,
     ...timeoutArg,
     ...sharedGroupArg,
   },
@@ -52,11 +54,42 @@ export default defineCommand({
       const sink = makeSink(outFormat, { resumeOffset: at.offset, path: args.output, delivered: at.delivered });
       const out = new Output(fd, args.output ?? "stdout");
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
-      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add });
+      const t0 = performance.now();
+      const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
+      const onProgress = tty
+        ? (frames: number, bytes: number) => {
+            const s = (performance.now() - t0) / 1000;
+            const total = p.i32(P.eos) !== Eos.NONE ? ` of ${p.f64(P.head) - at.delivered} (${((100 * frames) / Math.max(1, p.f64(P.head) - at.delivered)).toFixed(0)}%)` : "";
+            process.stderr.write(`\r\x1b[Kconsume: ${frames} frames${total}, ${(frames / s).toFixed(0)} frames/s, ${(bytes / s / 1e6).toFixed(1)} MB/s`);
+          }
+        : undefined;
+      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress });
+      if (tty) process.stderr.write("\r\x1b[K");
+      const wallS = (performance.now() - t0) / 1000;
       sink.close();
+      const snap = snapshot(p);
+      const report = {
+        frames: s.frames,
+        bytes: s.bytes,
+        wallS,
+        framesPerS: s.frames / Math.max(wallS, 1e-9),
+        mbPerS: s.bytes / Math.max(wallS, 1e-9) / 1e6,
+        resumedAt: s.resumedAt,
+        lastSeq: s.lastSeq,
+        seqGaps: s.gaps,
+        consumerWaitS: s.blockedUs / 1e6,
+        producerBlockedS: snap.producer.blockedS,
+        dropped: snap.producer.dropped,
+        redone: snap.recovery.redone,
+        perWorker: Object.fromEntries(snap.workers.map((w) => [w.pid, w.frames])),
+        stream: snap.producer.eos,
+      };
+      if (args.json) process.stderr.write(JSON.stringify(report) + "\n");
       if (lat) lat.save(args["latency-out"]!);
       const eos = s.eos;
-      log.info(`consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""}, last seq ${s.lastSeq}, ${s.gaps} seq gaps, waited ${(s.blockedUs / 1e6).toFixed(3)} s`);
+      log.info(
+        `consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s: ${report.framesPerS.toFixed(0)} frames/s, ${report.mbPerS.toFixed(1)} MB/s; last seq ${s.lastSeq}, ${s.gaps} seq gaps, ${report.dropped} dropped, ${report.redone} redone; workers [${Object.values(report.perWorker).join(" ")}]; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
+      );
       if (eos !== Eos.OK) {
         const why = EOS_NAMES[eos] ?? `eos ${eos}`;
         const e = new ShmimgError(`stream incomplete (${why} after seq ${p.f64(P.eosSeq)}): delivered every complete frame, last seq delivered ${s.lastSeq}`, Exit.INCOMPLETE);

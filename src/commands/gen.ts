@@ -43,6 +43,8 @@ export default defineCommand({
       out.flush();
       sink.flushed();
     }
+    // `base` is a raw pointer into `pattern`: keep the array alive until here.
+    pattern.fill(0, 0, 0);
     log.info(`gen: wrote ${count} frames of ${size.w}x${size.h} ${args.format} (${count * (len + 32)} bytes)`);
   },
 });

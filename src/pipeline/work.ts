@@ -41,15 +41,18 @@ function register(p: Pipeline): number {
     const pid = p.i32(b + W.pid);
     // Free (0), left (-pid), or owned by a dead worker nobody has recovered yet.
     const free = pid <= 0 || !isAlive(pid, p.f64(b + W.start));
-    if (free && p.casI32(b + W.pid, pid, process.pid)) {
-      p.setF64(b + W.start, selfStartTime());
-      p.setF64(b + W.frames, 0);
-      p.setF64(b + W.busyUs, 0);
-      p.setF64(b + W.waitUs, 0);
-      p.setF64(b + W.bytes, 0);
-      p.setF64(b + W.attachedUs, shim.shim_now_us());
-      return b;
-    }
+    if (!free) continue;
+    // Zero the counters before publishing our pid, so nobody reading the table
+    // (stat, run's report) credits the previous owner's counts to us. The
+    // counters are rewritten absolutely on every frame, so a racing
+    // registrant that zeroes late is corrected by the next frame.
+    p.setF64(b + W.frames, 0);
+    p.setF64(b + W.busyUs, 0);
+    p.setF64(b + W.waitUs, 0);
+    p.setF64(b + W.bytes, 0);
+    p.setF64(b + W.start, selfStartTime());
+    p.setF64(b + W.attachedUs, shim.shim_now_us());
+    if (p.casI32(b + W.pid, pid, process.pid)) return b;
   }
   throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
 }
@@ -78,6 +81,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   let frames = 0;
   let busyUs = 0;
   let waitUs = 0;
+  let bytes = 0;
   let pick = -1;
 
   /** Oldest claimable frame's slot, or -1. */
@@ -169,7 +173,8 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     busyUs += shim.shim_now_us() - t0;
     p.setF64(entry + W.frames, frames);
     p.setF64(entry + W.busyUs, busyUs);
-    p.setF64(entry + W.bytes, p.f64(entry + W.bytes) + outLen);
+    bytes += outLen;
+    p.setF64(entry + W.bytes, bytes);
     peers.progress();
     peers.busyTick();
     if (o.maxFrames && frames >= o.maxFrames) break;
