@@ -1,0 +1,54 @@
+import { describe, expect, test } from "bun:test";
+import { objectsOf, ROOT, SHMIMG, shmimg, uniqueName, waitFor } from "./helpers";
+
+describe("watching a pipeline", () => {
+  test("stat shows geometry, live stages, slot owners and cursors of a pipeline started in other shells", async () => {
+    const name = uniqueName("stat");
+    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "gray8", "--slots", "3"]).code).toBe(0);
+    const worker = Bun.spawn([...SHMIMG, "work", "--name", name, "--op", "invert"], { cwd: ROOT, stderr: "pipe" });
+    const json = () => JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString());
+    await waitFor(() => json().live.workers === 1, 10_000, "the worker to attach");
+    const s = json();
+    expect(s.slots).toBe(3);
+    expect(s.maxGeometry).toBe("16x16 gray8");
+    expect(s.workers.map((w: any) => [w.pid, w.alive])).toEqual([[worker.pid, true]]);
+    expect(s.slotStates.map((x: any) => x.raw)).toEqual(["FREE", "FREE", "FREE"]);
+    expect(s.producer.eos).toBe("streaming");
+    const text = shmimg(["stat", "--name", name]).stdout.toString();
+    expect(text).toContain(`pipeline "${name}"`);
+    expect(text).toContain("live stages: producers 0, workers 1, consumers 0");
+    expect(text).toMatch(/slot +raw state/);
+    worker.kill("SIGTERM");
+    expect(await worker.exited).toBe(143);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  });
+
+  test("--verbose logs every IPC call with arguments and result", () => {
+    const name = uniqueName("verbose");
+    const r = shmimg(["init", "--name", name, "--max-size", "8x8", "--verbose"]);
+    expect(r.stderr).toMatch(/\[ipc \d+\] semget\(0x5d[0-9a-f]+, 4, 1920\) = \d+/);
+    expect(r.stderr).toMatch(/\[ipc \d+\] shmget\(0x5d[0-9a-f]+, \d+, 1920\) = \d+/);
+    expect(r.stderr).toMatch(/\[ipc \d+\] shmat\(\d+, NULL, 0\) = 0x[0-9a-f]+/);
+    const missing = shmimg(["stat", "--name", uniqueName("nope"), "--verbose"]);
+    expect(missing.stderr).toMatch(/semget\(0x5d[0-9a-f]+, 4, 0\) = -1 ENOENT/);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(r.code).toBe(0);
+  });
+
+  test("run --json reports frames, bytes, time, per-worker counts, blocked time and redone frames", () => {
+    const gen = shmimg(["gen", "--count", "300", "--size", "16x16"]);
+    const out = `/tmp/shmimg-json-${process.pid}.out`;
+    const r = shmimg(["run", "--workers", "2", "--op", "invert", "--output", out, "--json"], { stdin: gen.stdout });
+    const rep = JSON.parse(r.stdout.toString());
+    expect(rep.framesIn).toBe(300);
+    expect(rep.framesOut).toBe(300);
+    expect(rep.bytesOut).toBe(300 * (32 + 768));
+    expect(Object.values(rep.perWorker).reduce((a: number, b: any) => a + b, 0)).toBe(300);
+    expect(rep.wallS).toBeGreaterThan(0);
+    expect(typeof rep.producerBlockedS).toBe("number");
+    expect(rep.redone).toBe(0);
+    expect(r.stderr).toMatch(/run: 300 frames in, 300 out .* frames\/s/);
+    expect(r.code).toBe(0);
+  });
+});
