@@ -22,17 +22,24 @@ export const NATIVE_MAGIC = 0x464d4853;
 export const NATIVE_VERSION = 1;
 export const NATIVE_HEADER = 32;
 
+type Fields = { w: number; h: number; fmt: number; seq: number; len: number };
+
+/** Encodes a header at byte `off` of the DataView (no allocation: hot path). */
+export function encodeHeaderAt(v: DataView, off: number, f: Fields): void {
+  v.setUint32(off, NATIVE_MAGIC, true);
+  v.setUint16(off + 4, NATIVE_VERSION, true);
+  v.setUint16(off + 6, NATIVE_HEADER, true);
+  v.setUint32(off + 8, f.w, true);
+  v.setUint32(off + 12, f.h, true);
+  v.setUint32(off + 16, f.fmt, true);
+  v.setUint32(off + 20, f.len, true);
+  v.setUint32(off + 24, f.seq % 0x100000000, true); // u64 as two halves: no BigInt per frame
+  v.setUint32(off + 28, Math.floor(f.seq / 0x100000000), true);
+}
+
 /** Encodes a header into dst at off. */
-export function encodeHeader(dst: Uint8Array, off: number, f: { w: number; h: number; fmt: number; seq: number; len: number }): void {
-  const v = new DataView(dst.buffer, dst.byteOffset + off, NATIVE_HEADER);
-  v.setUint32(0, NATIVE_MAGIC, true);
-  v.setUint16(4, NATIVE_VERSION, true);
-  v.setUint16(6, NATIVE_HEADER, true);
-  v.setUint32(8, f.w, true);
-  v.setUint32(12, f.h, true);
-  v.setUint32(16, f.fmt, true);
-  v.setUint32(20, f.len, true);
-  v.setBigUint64(24, BigInt(f.seq), true);
+export function encodeHeader(dst: Uint8Array, off: number, f: Fields): void {
+  encodeHeaderAt(new DataView(dst.buffer, dst.byteOffset, dst.byteLength), off, f);
 }
 
 /**
@@ -40,27 +47,29 @@ export function encodeHeader(dst: Uint8Array, off: number, f: { w: number; h: nu
  * stream (used in messages when the seq field itself is not trustworthy).
  */
 export function decodeHeader(src: Uint8Array, off: number, index: number, into: FrameInfo): FrameInfo {
-  const v = new DataView(src.buffer, src.byteOffset + off, NATIVE_HEADER);
-  const where = `native frame #${index}`;
-  const magic = v.getUint32(0, true);
-  if (magic !== NATIVE_MAGIC) throw new InvalidInput(`${where}: field magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x${NATIVE_MAGIC.toString(16)} ("SHMF"); the input is not a shmimg native stream (use --in-format) or is out of sync`);
-  const version = v.getUint16(4, true);
-  if (version !== NATIVE_VERSION) throw new InvalidInput(`${where}: field version is ${version}, expected ${NATIVE_VERSION}`);
-  const hdr = v.getUint16(6, true);
-  if (hdr !== NATIVE_HEADER) throw new InvalidInput(`${where}: field header is ${hdr}, expected ${NATIVE_HEADER}`);
-  const seqBig = v.getBigUint64(24, true);
-  if (seqBig > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidInput(`${where}: field seq ${seqBig} exceeds 2^53-1`);
-  const seq = Number(seqBig);
-  const at = `native frame seq ${seq} (#${index})`;
-  const w = v.getUint32(8, true);
-  const h = v.getUint32(12, true);
-  if (w < 1 || w > MAX_DIMENSION) throw new InvalidInput(`${at}: field width is ${w}, allowed 1..${MAX_DIMENSION}`);
-  if (h < 1 || h > MAX_DIMENSION) throw new InvalidInput(`${at}: field height is ${h}, allowed 1..${MAX_DIMENSION}`);
-  const fmt = v.getUint32(16, true);
-  if (!isFormat(fmt)) throw new InvalidInput(`${at}: field format is ${fmt}, expected 1 gray8, 2 rgb24, 3 rgba32 or 4 yuv420p`);
-  const len = v.getUint32(20, true);
+  return decodeHeaderAt(new DataView(src.buffer, src.byteOffset + off, NATIVE_HEADER), 0, index, into);
+}
+
+/** decodeHeader on a DataView at byte `base` (no allocation on the valid path). */
+export function decodeHeaderAt(dv: DataView, base: number, index: number, into: FrameInfo): FrameInfo {
+  const magic = dv.getUint32(base + 0, true);
+  if (magic !== NATIVE_MAGIC) throw new InvalidInput(`native frame #${index}: field magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x${NATIVE_MAGIC.toString(16)} ("SHMF"); the input is not a shmimg native stream (use --in-format) or is out of sync`);
+  const version = dv.getUint16(base + 4, true);
+  if (version !== NATIVE_VERSION) throw new InvalidInput(`native frame #${index}: field version is ${version}, expected ${NATIVE_VERSION}`);
+  const hdr = dv.getUint16(base + 6, true);
+  if (hdr !== NATIVE_HEADER) throw new InvalidInput(`native frame #${index}: field header is ${hdr}, expected ${NATIVE_HEADER}`);
+  const seqHi = dv.getUint32(base + 28, true);
+  const seq = seqHi * 0x100000000 + dv.getUint32(base + 24, true);
+  if (seqHi >= 0x200000) throw new InvalidInput(`native frame #${index}: field seq ${dv.getBigUint64(base + 24, true)} exceeds 2^53-1`);
+  const w = dv.getUint32(base + 8, true);
+  const h = dv.getUint32(base + 12, true);
+  if (w < 1 || w > MAX_DIMENSION) throw new InvalidInput(`native frame seq ${seq} (#${index}): field width is ${w}, allowed 1..${MAX_DIMENSION}`);
+  if (h < 1 || h > MAX_DIMENSION) throw new InvalidInput(`native frame seq ${seq} (#${index}): field height is ${h}, allowed 1..${MAX_DIMENSION}`);
+  const fmt = dv.getUint32(base + 16, true);
+  if (!isFormat(fmt)) throw new InvalidInput(`native frame seq ${seq} (#${index}): field format is ${fmt}, expected 1 gray8, 2 rgb24, 3 rgba32 or 4 yuv420p`);
+  const len = dv.getUint32(base + 20, true);
   const want = payloadBytes(w, h, fmt);
-  if (len !== want) throw new InvalidInput(`${at}: field length is ${len}, but ${w}x${h} ${formatName(fmt)} needs ${want} bytes`);
+  if (len !== want) throw new InvalidInput(`native frame seq ${seq} (#${index}): field length is ${len}, but ${w}x${h} ${formatName(fmt)} needs ${want} bytes`);
   into.w = w;
   into.h = h;
   into.fmt = fmt as Format;
@@ -74,13 +83,18 @@ export class NativeSource implements FrameSource {
   private readonly info: FrameInfo = { w: 0, h: 0, fmt: 1, seq: 0, len: 0 };
   private index = 0;
 
-  constructor(private readonly input: Input) {}
+  private readonly view: DataView;
+
+  constructor(private readonly input: Input) {
+    const b = input.bytes;
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
 
   next(): FrameInfo | null {
     const got = this.input.want(NATIVE_HEADER);
     if (got === 0) return null;
     if (got < NATIVE_HEADER) throw new PartialFrame(`partial frame at seq ${this.index}: expected ${NATIVE_HEADER} header bytes, got ${got} (native)`);
-    decodeHeader(this.input.bytes, this.input.offset, this.index, this.info);
+    decodeHeaderAt(this.view, this.input.offset, this.index, this.info);
     this.input.skip(NATIVE_HEADER);
     this.index++;
     return this.info;
@@ -102,12 +116,13 @@ export class NativeSink implements FrameSink {
   readonly iovs = 2;
   private readonly headers = new Uint8Array(NATIVE_HEADER * MAX_IOV);
   private readonly headersAddr = ptr(this.headers);
+  private readonly headersView = new DataView(this.headers.buffer);
   private used = 0;
 
   add(out: Output, info: FrameInfo, addr: number): number {
     const off = this.used * NATIVE_HEADER;
     this.used++;
-    encodeHeader(this.headers, off, info);
+    encodeHeaderAt(this.headersView, off, info);
     out.add(this.headersAddr + off, NATIVE_HEADER);
     out.add(addr, info.len);
     return NATIVE_HEADER + info.len;

@@ -22,6 +22,7 @@ const lib = dlopen("libc.so.6", {
   getpid: { args: [], returns: i32 },
   getuid: { args: [], returns: i32 },
   sched_yield: { args: [], returns: i32 },
+  usleep: { args: [FFIType.u32], returns: i32 },
   // ---- raw fd I/O (no copies through JS buffers) ----
   read: { args: [i32, ptr, u64], returns: i64_fast },
   write: { args: [i32, ptr, u64], returns: i64_fast },

@@ -5,7 +5,7 @@
  */
 import { log as consola } from "../log";
 import { shim } from "../native/shim";
-import { errnoName } from "../native/libc";
+import { errnoName, libc } from "../native/libc";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../errors";
 import { formatName } from "../frame/format";
 import { Interrupted } from "../signals";
@@ -114,7 +114,11 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         throw e;
       }
       if (paceUs) {
+        // Sleep most of the gap (a busy wait would steal a core from the
+        // workers and the consumer on a small machine), spin the last 150 µs.
         const due = t0 + (frames + 1) * paceUs;
+        const left = due - shim.shim_now_us();
+        if (left > 300) libc.usleep(Math.floor(left - 150));
         while (shim.shim_now_us() < due) {}
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
