@@ -14,8 +14,8 @@
  *           ops see the same view objects frame after frame (as the shm
  *           workers do with their slot views).
  *   source  a paced live source for the latency scenario: frames from
- *           --input, at most --fps per second (busy-wait, as `produce --fps`;
- *           --pace sleep sleeps until due instead, for experiments),
+ *           --input, at most --fps per second (paced as `produce --fps`:
+ *           sleep, then spin the last 150 µs; --pace spin busy-waits),
  *           each stamped (CLOCK_MONOTONIC µs, float64 in the first 8 payload
  *           bytes) just before its write.
  *   sink    the frame-aware last stage: reads frames, forwards them to
@@ -296,8 +296,9 @@ function pipeSource(inFd: number, fps: number, sleep: boolean, outFd = 1): numbe
     if (paceUs) {
       const due = t0 + (frames + 1) * paceUs;
       if (sleep) {
+        // As `produce --fps`: sleep most of the gap, spin the last 150 µs.
         const left = due - shim.shim_now_us();
-        if (left > 0) Bun.sleepSync(left / 1000);
+        if (left > 300) Bun.sleepSync((left - 150) / 1000);
       }
       while (shim.shim_now_us() < due) {}
     }
@@ -409,7 +410,7 @@ export default defineCommand({
     op: { type: "string", description: "Op chain (work, cpu).", default: "identity" },
     input: { type: "string", description: "Read frames from this file (default stdin)." },
     fps: { type: "string", description: "(source) frames per second, 0 = unpaced.", default: "0" },
-    pace: { type: "string", description: "(source) spin (busy-wait, as produce --fps) or sleep (then spin the rest).", default: "spin" },
+    pace: { type: "string", description: "(source) sleep (sleep, then spin the last 150 µs, as produce --fps) or spin (busy-wait throughout).", default: "sleep" },
     "latency-out": { type: "string", description: "(sink) save per-frame (latency µs, delivery time µs) float64 pairs here." },
     stamped: { type: "boolean", description: "(sink) frames carry a source stamp: record latencies.", default: false },
     size: { type: "string", description: "(cpu) frame size WxH." },
@@ -428,6 +429,7 @@ export default defineCommand({
         return;
       }
       case "source": {
+        if (args.pace !== "sleep" && args.pace !== "spin") throw new InvalidInput(`--pace ${args.pace}: use sleep or spin`);
         pipeSource(inFd, num(args.fps, "fps", 0, 1e6, false), args.pace === "sleep");
         return;
       }

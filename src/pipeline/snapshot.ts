@@ -44,6 +44,7 @@ export function snapshot(p: Pipeline) {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const pid = p.i32(b + W.pid);
+    if (pid === -1) continue; // being registered
     if (pid === 0) continue;
     workers.push({
       pid: Math.abs(pid),

@@ -204,7 +204,9 @@ function sample(p: Pipeline, r: RunReport): void {
   r.bytesOut = d.offset;
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
-    const pid = Math.abs(p.i32(b + W.pid));
+    const raw = p.i32(b + W.pid);
+    if (raw === -1) continue; // being registered
+    const pid = Math.abs(raw);
     if (pid) r.perWorker[pid] = Math.max(r.perWorker[pid] ?? 0, p.f64(b + W.frames));
   }
   r.consumerWaitS = p.f64(C.blockedUs) / 1e6;

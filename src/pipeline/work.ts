@@ -34,25 +34,29 @@ export interface WorkStats {
   waitUs: number;
 }
 
+const RESERVED = -1;
+
 /** Registers in the worker table; returns the entry's byte offset. */
 function register(p: Pipeline): number {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const pid = p.i32(b + W.pid);
     // Free (0), left (-pid), or owned by a dead worker nobody has recovered yet.
-    const free = pid <= 0 || !isAlive(pid, p.f64(b + W.start));
-    if (!free) continue;
-    // Zero the counters before publishing our pid, so nobody reading the table
-    // (stat, run's report) credits the previous owner's counts to us. The
-    // counters are rewritten absolutely on every frame, so a racing
-    // registrant that zeroes late is corrected by the next frame.
+    // Free: never used (0), left by a worker that exited (-pid), or owned by a dead one.
+    // RESERVED (-1) is an entry another worker is filling in right now.
+    const free = pid === 0 || pid < RESERVED || (pid > 0 && !isAlive(pid, p.f64(b + W.start)));
+    if (!free || !p.casI32(b + W.pid, pid, RESERVED)) continue;
+    // Fill the entry while it is reserved, then publish our pid: nobody reading
+    // the table (stat, run's report, recovery) sees our pid with the previous
+    // owner's counters or start time.
     p.setF64(b + W.frames, 0);
     p.setF64(b + W.busyUs, 0);
     p.setF64(b + W.waitUs, 0);
     p.setF64(b + W.bytes, 0);
     p.setF64(b + W.start, selfStartTime());
     p.setF64(b + W.attachedUs, shim.shim_now_us());
-    if (p.casI32(b + W.pid, pid, process.pid)) return b;
+    p.setI32(b + W.pid, process.pid);
+    return b;
   }
   throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
 }
