@@ -88,20 +88,22 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   let bytes = 0;
   let pick = -1;
 
-  /** Oldest claimable frame's slot, or -1. */
+  /**
+   * A claimable frame's slot, or -1. The producer fills slots in order, so
+   * scanning circularly from after our last claim finds the next frame at
+   * the first probe; a frame given back by recovery is found when the scan
+   * wraps around. Claim order does not matter for correctness (the consumer
+   * orders by n); it only keeps frames flowing roughly in order.
+   */
+  let hint = 0;
   const scan = (): number => {
-    let best = -1;
-    let bestN = Infinity;
-    for (let i = 0; i < K; i++) {
+    for (let k = 0; k < K; k++) {
+      const i = (hint + k) % K;
       if (stateOf(p.state(raw, i)) !== State.READY) continue;
       if (stateOf(p.state(proc, i)) !== State.FREE) continue; // I2
-      const n = p.slotF64(raw, i, S.n);
-      if (n < bestN) {
-        bestN = n;
-        best = i;
-      }
+      return i;
     }
-    return best;
+    return -1;
   };
   /** Stream over: eos set and no raw slot holds an unfinished frame. */
   const finished = (): boolean => {
@@ -128,6 +130,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       continue;
     }
     const i = pick;
+    hint = (i + 1) % K;
     // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
     if (!p.casState(raw, i, State.READY, claimed)) continue;
     // The slot may have been recycled between scan and CAS (another worker
