@@ -101,13 +101,14 @@ function fromRusage(role: string, p: Subprocess<any, any, any>): ProcStat {
   };
 }
 
-async function exitedWithin(procs: Subprocess<any, any, any>[], timeoutS: number): Promise<boolean> {
+async function exitedWithin(procs: Subprocess<any, any, any>[], timeoutS: number, onTimeout?: () => void): Promise<boolean> {
   let timer: Timer | undefined;
   const timeout = new Promise<false>((res) => (timer = setTimeout(() => res(false), timeoutS * 1000)));
   const all = Promise.all(procs.map((p) => p.exited)).then(() => true);
   const ok = await Promise.race([all, timeout]);
   clearTimeout(timer);
   if (!ok) {
+    onTimeout?.();
     // SIGTERM first: run stops its stages and removes its objects.
     for (const p of procs) p.kill("SIGTERM");
     const gone = await Promise.race([all, Bun.sleep(3000).then(() => false)]);
@@ -150,7 +151,12 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
   });
   const out = new Response(proc.stdout).text();
   const err = new Response(proc.stderr).text();
-  const ok = await exitedWithin([proc], o.timeoutS);
+  // A run that hangs: keep what `shmimg stat` says about it before stopping it.
+  let state = "";
+  const ok = await exitedWithin([proc], o.timeoutS, () => {
+    const st = Bun.spawnSync([...selfCommand(), "stat", "--name", name], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+    state = (st.stdout.toString() + st.stderr.toString()).trim();
+  });
   const wallS = (performance.now() - t0) / 1000;
   const stdout = await out;
   const stderr = await err;
@@ -169,7 +175,10 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
     rmSync(lat, { force: true });
   }
   const code = ok ? (proc.exitCode ?? 128) : 124;
-  if (code !== 0) throw new BenchError(`shmimg ${args.join(" ")} exited ${code}${ok ? "" : ` (killed after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}`);
+  if (code !== 0)
+    throw new BenchError(
+      `shmimg ${args.join(" ")} exited ${code}${ok ? "" : ` (stopped after ${o.timeoutS} s)`}: ${stderr.trim().slice(0, 800)}${state ? `\npipeline state at the timeout (shmimg stat):\n${state}` : ""}`,
+    );
   return { wallS, code, procs, foreignCpuS: foreign(m0, procs), report, deliveries, stderr };
 }
 

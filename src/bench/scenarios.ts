@@ -29,6 +29,8 @@ export interface BenchConfig {
   only: Set<string>;
   /** CPUs (the memory ceiling runs one copy loop per CPU). */
   nproc: number;
+  /** Overrides the per-run timeout. */
+  runTimeoutS?: number;
   log: (line: string) => void;
 }
 
@@ -173,6 +175,8 @@ export interface BenchResult {
   /** Seconds the bench waited for other processes to leave the CPUs alone. */
   waitedS: number;
   errors: string[];
+  /** Full messages of failed attempts, e.g. the pipeline state of a run that hung. */
+  diagnostics: string[];
 }
 
 const maxRss = (ps: ProcStat[]) => ps.reduce((m, p) => Math.max(m, p.peakRss), 0);
@@ -220,12 +224,15 @@ interface Measured {
 class Bench {
   readonly sizes: Sizes;
   readonly errors: string[] = [];
+  /** Full messages of failed attempts (with `shmimg stat` of a hung run). */
+  readonly diagnostics: string[] = [];
   files = 0;
   quietLeftS: number;
   /** Seconds spent waiting for other processes to calm down. */
   waitedS = 0;
   constructor(readonly cfg: BenchConfig) {
     this.sizes = sizesFor(cfg.quick);
+    if (cfg.runTimeoutS) this.sizes.timeoutS = cfg.runTimeoutS;
     this.quietLeftS = cfg.quick ? 5 : QUIET_BUDGET_S;
   }
 
@@ -285,8 +292,10 @@ class Bench {
         } else clean.push(r);
       } catch (e) {
         failed++;
-        const msg = (e as Error).message.split("\n")[0]!.slice(0, 400);
+        const full = (e as Error).message;
+        const msg = full.split("\n")[0]!.slice(0, 400);
         incidents.push(msg);
+        this.diagnostics.push(`${what}: ${full}`);
         this.cfg.log(`${what}: attempt failed: ${msg}`);
       }
     }
@@ -613,6 +622,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
     totalS: 0,
     waitedS: 0,
     errors: b.errors,
+    diagnostics: b.diagnostics,
   };
   const want = (id: string) => cfg.only.size === 0 || cfg.only.has(id);
   const workerRange = Array.from({ length: cfg.maxWorkers }, (_, i) => i + 1);
