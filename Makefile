@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all demo test bench soak clean distclean
+.PHONY: all demo test typecheck bench soak clean distclean
 
 all: shmimg
 
@@ -19,7 +19,10 @@ shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
 demo: shmimg
 	./run_demo.sh --mode=golden
 
-test: shmimg
+typecheck: node_modules/.bin/bun
+	node_modules/.bin/tsc --noEmit -p .
+
+test: shmimg typecheck
 	$(BUN) test
 
 bench: shmimg

@@ -4,7 +4,7 @@
  */
 import { createConsola } from "consola";
 
-export const log = createConsola({
+export const log = createConsola(<Parameters<typeof createConsola>[0]>{
   stdout: process.stderr,
   stderr: process.stderr,
   // Stages started by `run` print only warnings and errors; run reports for them.

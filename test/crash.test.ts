@@ -50,11 +50,11 @@ describe("worker crashes", () => {
     let written = 0;
     const feeding = (async () => {
       while (written < 60000 && (written < 20000 || kills < 20)) {
-        run.stdin!.write(data.subarray(written * frameBytes, (written + 250) * frameBytes));
-        await run.stdin!.flush();
+        (run.stdin as import("bun").FileSink).write(data.subarray(written * frameBytes, (written + 250) * frameBytes));
+        await (run.stdin as import("bun").FileSink).flush();
         written += 250;
       }
-      await run.stdin!.end();
+      await (run.stdin as import("bun").FileSink).end();
     })();
     let exited = false;
     run.exited.then(() => (exited = true));
@@ -157,8 +157,8 @@ describe("consumer and producer crashes", () => {
     const consumer = spawn(["consume", "--name", name, "--output", output]);
     const worker = spawn(["work", "--name", name, "--op", "invert"]);
     const producer = spawn(["produce", "--name", name], { stdin: "pipe" });
-    producer.stdin!.write(stream.subarray(0, 30 * frameBytes + 1000)); // 30 frames and part of the 31st
-    await producer.stdin!.flush();
+    (producer.stdin as import("bun").FileSink).write(stream.subarray(0, 30 * frameBytes + 1000)); // 30 frames and part of the 31st
+    await (producer.stdin as import("bun").FileSink).flush();
     await waitFor(() => stat(name)?.producer.published === 30, 10_000, "30 frames published");
     await Bun.sleep(100); // the producer is now blocked inside frame 31's payload (slot WRITING)
     producer.kill("SIGKILL");
@@ -204,8 +204,8 @@ describe("stale and foreign objects", () => {
   test("objects left by a SIGKILLed run are recycled by the next run of that name and listed by clean --stale", async () => {
     const name = uniqueName("stale");
     const run = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
-    run.stdin!.write(shmimg(["gen", "--count", "3", "--size", "8x8"]).stdout);
-    await run.stdin!.flush();
+    (run.stdin as import("bun").FileSink).write(shmimg(["gen", "--count", "3", "--size", "8x8"]).stdout);
+    await (run.stdin as import("bun").FileSink).flush();
     await waitFor(() => objectsOf(name).length === 3 && stat(name)?.producer.published === 3, 10_000, "pipeline to exist");
     run.kill("SIGKILL");
     await run.exited;
@@ -220,8 +220,8 @@ describe("stale and foreign objects", () => {
 
     // And clean --stale finds one left the same way.
     const run2 = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
-    run2.stdin!.write(shmimg(["gen", "--count", "1", "--size", "8x8"]).stdout);
-    await run2.stdin!.flush();
+    (run2.stdin as import("bun").FileSink).write(shmimg(["gen", "--count", "1", "--size", "8x8"]).stdout);
+    await (run2.stdin as import("bun").FileSink).flush();
     await waitFor(() => stat(name)?.producer.published === 1, 10_000, "pipeline to exist");
     run2.kill("SIGKILL");
     await run2.exited;
@@ -298,8 +298,8 @@ describe("signals and pipes", () => {
     test(`${sig} to run stops its stages, removes its objects and exits ${code}`, async () => {
       const name = uniqueName("sig");
       const run = spawn(["run", "--name", name, "--op", "invert"], { stdin: "pipe", stdout: "pipe" });
-      run.stdin!.write(shmimg(["gen", "--count", "5", "--size", "8x8"]).stdout);
-      await run.stdin!.flush();
+      (run.stdin as import("bun").FileSink).write(shmimg(["gen", "--count", "5", "--size", "8x8"]).stdout);
+      await (run.stdin as import("bun").FileSink).flush();
       await waitFor(() => stat(name)?.consumer.delivered === 5, 10_000, "frames delivered");
       run.kill(sig);
       expect(await run.exited).toBe(code);

@@ -521,7 +521,7 @@ describe("fuzz", () => {
       byCode[code] = (byCode[code] ?? 0) + 1;
       const problems: string[] = [];
       if (timedOut) problems.push(`still running after ${TIMEOUT_MS / 1000} s`);
-      if (![0, 2, 3].includes(code)) problems.push(`exit ${code}`);
+      if (![0, 2, 3].includes(code)) problems.push(`exit ${code}: ${stderr.trim().slice(0, 600)}`);
       // A huge first frame makes huge rings: a kernel that refuses them (shmmax) ends the run with 2 instead.
       else if (code !== want.code && !(code === 2 && slotBytes > 64 << 20)) problems.push(`exit ${code}, the model says ${want.code}`);
       const errors = stderr.split("\n").filter((l) => l.includes("ERROR:"));

@@ -29,11 +29,12 @@ export default defineCommand({
   args: {
     quick: { type: "boolean", description: "A ~30 s smoke version (fewer frames; numbers are indicative only).", default: false },
     json: { type: "boolean", description: "Print the results as JSON on stdout (the table then goes to stderr).", default: false },
-    "max-workers": { type: "string", description: "S4 runs 1, 2, ... up to this many workers (default: number of CPUs).", valueHint: "N" },
+    "max-workers": { type: "string", description: "S4 runs 1, 2, ... up to this many workers (default: number of CPUs, at least 2, at most 4).", valueHint: "N" },
     only: { type: "string", description: "Comma-separated scenarios to run: S1, S2, S3, S4, MEM (default: all).", valueHint: "LIST" },
     dir: { type: "string", description: "Directory for the frame files (default: /dev/shm when it has room, else the temp dir).", valueHint: "DIR" },
     "pipe-size": { type: "string", description: "Pipe buffer for the pipe chains, bytes (default: /proc/sys/fs/pipe-max-size; 0 = kernel default 64 KiB).", valueHint: "BYTES" },
-    repeat: { type: "string", description: "Runs per throughput configuration and point; the fastest is kept (default 3, --quick 1).", valueHint: "N" },
+    repeat: { type: "string", description: "Runs per throughput configuration; the best steady rate is kept (default 3, --quick 1).", valueHint: "N" },
+    "run-timeout": { type: "string", description: "Stop a run that takes longer than this and count it as hung (default 60, --quick 20).", valueHint: "SECONDS" },
   },
   async run({ args }) {
     const cpus = navigator.hardwareConcurrency || 2;
@@ -48,7 +49,8 @@ export default defineCommand({
     const tty = !args.json && !!process.stderr.isTTY;
     const log = (line: string) => process.stderr.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     try {
-      const result = await runBench({ quick: args.quick, dir, maxWorkers, pipeSize, repeat, only, nproc: cpus, log });
+      const runTimeoutS = args["run-timeout"] !== undefined ? num(args["run-timeout"], "run-timeout", 0.1, 3600, false) : undefined;
+      const result = await runBench({ quick: args.quick, dir, maxWorkers, pipeSize, repeat, only, nproc: cpus, runTimeoutS, log });
       if (tty) process.stderr.write("\r\x1b[K");
       result.dir = parent;
       const table = renderTable(result);

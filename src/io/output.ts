@@ -79,12 +79,12 @@ export class Output {
           left -= len;
           first++;
         } else {
-          this.iov[first * 2] += BigInt(left);
+          this.iov[first * 2] = this.iov[first * 2]! + BigInt(left);
           this.iov[first * 2 + 1] = BigInt(len - left);
           left = 0;
         }
       }
-      while (first < this.count && this.iov[first * 2 + 1] === 0n) first++;
+      while (first < this.count && this.iov[first * 2 + 1]! === 0n) first++;
     }
     this.count = 0;
     this.pending = 0;

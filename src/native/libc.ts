@@ -37,9 +37,37 @@ const lib = dlopen("libc.so.6", {
 });
 void none;
 
-export const libc = lib.symbols;
+type Ptr = number | NodeJS.TypedArray | null;
+/**
+ * The symbols with the types we use them with: pointers are plain numbers
+ * (addresses inside our segments) or typed arrays; i64 results fit a number.
+ */
+export interface Libc {
+  shmget(key: number, size: number, flags: number): number;
+  shmat(shmid: number, addr: Ptr, flags: number): number;
+  shmdt(addr: Ptr): number;
+  semget(key: number, nsems: number, flags: number): number;
+  semop(semid: number, ops: Ptr, n: number): number;
+  semtimedop(semid: number, ops: Ptr, n: number, timeout: Ptr): number;
+  kill(pid: number, sig: number): number;
+  getpid(): number;
+  getuid(): number;
+  sched_yield(): number;
+  usleep(us: number): number;
+  read(fd: number, buf: Ptr, len: number): number;
+  write(fd: number, buf: Ptr, len: number): number;
+  writev(fd: number, iov: Ptr, n: number): number;
+  ftruncate(fd: number, len: number): number;
+  lseek(fd: number, off: number, whence: number): number;
+  memcpy(dst: Ptr, src: Ptr, len: number): number;
+  poll(fds: Ptr, n: number, timeoutMs: number): number;
+  __errno_location(): number;
+  strerror(n: number): unknown;
+}
 
-const errnoView = new Int32Array(toArrayBuffer(libc.__errno_location()!, 0, 4));
+export const libc = lib.symbols as unknown as Libc;
+
+const errnoView = new Int32Array(toArrayBuffer(libc.__errno_location() as never, 0, 4));
 
 /** errno of the last failed libc call; read it right after the call. */
 export function errno(): number {

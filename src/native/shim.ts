@@ -4,12 +4,30 @@
  * compiled binary through the `type: "file"` import and extracted by Bun.
  */
 import { dlopen, FFIType } from "bun:ffi";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 // @ts-ignore: a file import resolves to a path (embedded in the compiled binary)
 import shimPath from "../../native/libshim.so" with { type: "file" };
 
 const { i32, ptr, f64 } = FFIType;
 
-const lib = dlopen(shimPath as string, {
+/**
+ * Inside the compiled binary the library lives in Bun's embedded filesystem
+ * (/$bunfs/...). Bun would extract it to a shared temp file, and stages that
+ * `run` starts at the same instant could dlopen it while another is still
+ * writing it. Each process writes its own private copy instead, dlopens it
+ * and unlinks it at once (the mapping stays valid).
+ */
+function loadablePath(): { path: string; temp: boolean } {
+  const p = shimPath as string;
+  if (!p.startsWith("/$bunfs/") && !p.startsWith("B:/~BUN/")) return { path: p, temp: false };
+  const dir = process.env.TMPDIR || "/tmp";
+  const path = `${dir}/shmimg-shim-${process.pid}-${Date.now().toString(36)}.so`;
+  writeFileSync(path, readFileSync(p), { mode: 0o700 });
+  return { path, temp: true };
+}
+
+const where = loadablePath();
+const symbols = {
   // ---- semaphores ----
   shim_sem_getval: { args: [i32, i32], returns: i32 },
   shim_sem_setval: { args: [i32, i32, i32], returns: i32 },
@@ -32,9 +50,38 @@ const lib = dlopen(shimPath as string, {
   // ---- clock / abi ----
   shim_now_us: { args: [], returns: f64 },
   shim_abi_version: { args: [], returns: i32 },
-});
+} as const;
 
-export const shim = lib.symbols;
+let lib: ReturnType<typeof dlopen<typeof symbols>>;
+try {
+  lib = dlopen(where.path, symbols);
+} finally {
+  if (where.temp) unlinkSync(where.path);
+}
+
+type Ptr = number | NodeJS.TypedArray | null;
+/** The symbols with the types we use them with (addresses are plain numbers). */
+export interface Shim {
+  shim_sem_getval(semid: number, num: number): number;
+  shim_sem_setval(semid: number, num: number, val: number): number;
+  shim_sem_rmid(semid: number): number;
+  shim_sem_stat(semid: number, out: Ptr): number;
+  shim_sem_stat_index(index: number, out: Ptr): number;
+  shim_sem_maxindex(): number;
+  shim_shm_stat(shmid: number, out: Ptr): number;
+  shim_shm_stat_index(index: number, out: Ptr): number;
+  shim_shm_maxindex(): number;
+  shim_shm_rmid(shmid: number): number;
+  shim_futex_wait(addr: Ptr, expected: number, timeoutUs: number): number;
+  shim_futex_wake(addr: Ptr, n: number): number;
+  shim_signals_install(): number;
+  shim_signal_pending(): number;
+  shim_set_pdeathsig(sig: number): number;
+  shim_now_us(): number;
+  shim_abi_version(): number;
+}
+
+export const shim = lib.symbols as unknown as Shim;
 
 if (shim.shim_abi_version() !== 1) throw new Error("native/libshim.so has an unexpected ABI version; run make");
 

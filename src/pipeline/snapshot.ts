@@ -17,6 +17,7 @@ export interface SlotView {
   proc: string;
   procOwner: number;
   n: number;
+  procN: number;
   seq: number;
   attempts: number;
 }
