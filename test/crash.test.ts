@@ -58,7 +58,15 @@ describe("worker crashes", () => {
     })();
     let exited = false;
     run.exited.then(() => (exited = true));
+    const stderrText = new Response(run.stderr).text(); // drained while it runs
+    const deadline = Date.now() + 150_000;
     while (!exited) {
+      if (Date.now() > deadline) {
+        // Say where it stalled before failing.
+        const state = shmimg(["stat", "--name", name]).stdout.toString();
+        run.kill("SIGKILL");
+        throw new Error(`chaos run stalled after ${written} frames and ${kills} kills:\n${state}`);
+      }
       const workers = stagesOf(run.pid, "work");
       if (workers.length) {
         process.kill(workers[Math.floor(Math.random() * workers.length)]!, "SIGKILL");
@@ -69,7 +77,7 @@ describe("worker crashes", () => {
     }
     await feeding;
     const report = JSON.parse(await new Response(run.stdout).text());
-    const stderr = await new Response(run.stderr).text();
+    const stderr = await stderrText;
     console.log(`chaos: ${written} frames, ${kills} SIGKILLs, ${report.restarts} restarts, ${report.redone} frames redone, ${report.framesIn - report.framesOut} lost, ${report.wallS.toFixed(1)} s`);
     expect(stderr).not.toContain("ERROR");
     expect(report.framesIn).toBe(written);

@@ -10,8 +10,9 @@
  * (b)/(c) chains: processes joined by pipes the bench makes itself (pipe2,
  *            each sized with F_SETPIPE_SZ), stdin of the first = the frame
  *            file, stdout of the last = /dev/null; per-process numbers from
- *            wait4's rusage (Bun's resourceUsage()); the last stage is
- *            `pipe-work --mode sink`, which records delivery times.
+ *            wait4's rusage (CPU) and the stage log or /proc polling (peak
+ *            RSS); the last stage is `pipe-work --mode sink`, which records
+ *            delivery times.
  * tools:     `shmimg pipe-work --mode cpu|memcpy` print one JSON line.
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -20,7 +21,7 @@ import type { Subprocess } from "bun";
 import { selfCommand } from "../pipeline/spawn";
 import { cleanByName } from "../pipeline/lifecycle";
 import type { RunReport } from "../pipeline/supervisor";
-import { readStageLog, STAGE_LOG_ENV, type StageRecord } from "./stage-log";
+import { readStageLog, STAGE_LOG_ENV, statusBytes, type StageRecord } from "./stage-log";
 import { closeQuietly, makePipe } from "./sys";
 import { loadDeliveries, type Deliveries } from "./latency";
 
@@ -87,13 +88,14 @@ function fromStage(r: StageRecord): ProcStat {
   return { role: ROLE[r.cmd] ?? r.cmd, pid: r.pid, peakRss: r.peakRss, userS: r.userS, sysS: r.sysS, vcsw: r.vcsw, ivcsw: r.ivcsw, heap: r.heap, heapCapacity: r.heapCapacity, extraMemory: r.extraMemory, mallocPeak: r.mallocPeak, heapLive: r.heapLive, objectsLive: r.objectsLive };
 }
 
+/** CPU time and context switches from wait4's rusage (peakRss is filled in by the caller). */
 function fromRusage(role: string, p: Subprocess<any, any, any>): ProcStat {
   const u = p.resourceUsage();
   if (!u) return { role, pid: p.pid, peakRss: 0, userS: 0, sysS: 0, vcsw: 0, ivcsw: 0 };
   return {
     role,
     pid: p.pid,
-    peakRss: u.maxRSS,
+    peakRss: 0,
     userS: Number(u.cpuTime.user) / 1e6,
     sysS: Number(u.cpuTime.system) / 1e6,
     vcsw: u.contextSwitches.voluntary,
@@ -214,6 +216,7 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
   }
   const procs: Subprocess<any, any, any>[] = [];
   const errs: Promise<string>[] = [];
+  const log = join(o.dir, `stages-${uid()}.jsonl`);
   const m0 = mark();
   const t0 = performance.now();
   try {
@@ -222,7 +225,7 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
         stdin: i === 0 ? inFd : pipes[i - 1]![0],
         stdout: i === n - 1 ? outFd : pipes[i]![1],
         stderr: "pipe",
-        env: { ...process.env, SHMIMG_QUIET: "1" },
+        env: { ...process.env, SHMIMG_QUIET: "1", [STAGE_LOG_ENV]: log },
       });
       procs.push(p);
       errs.push(new Response(p.stderr).text());
@@ -231,7 +234,21 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
     // The children hold their own ends now; ours would keep EOF from arriving.
     for (const fd of fds) closeQuietly(fd);
   }
+  // Peak RSS: shmimg stages report VmHWM at exit (stage log); others (cat) are
+  // polled. wait4's ru_maxrss cannot be used: it keeps the peak of the image
+  // before exec, i.e. of this (bench) process the child was spawned from.
+  const polled = new Map<number, number>();
+  const poll = setInterval(() => {
+    for (const p of procs) {
+      if (p.exitCode !== null || p.signalCode !== null) continue;
+      try {
+        const hwm = statusBytes(readFileSync(`/proc/${p.pid}/status`, "utf8"), "VmHWM");
+        polled.set(p.pid, Math.max(polled.get(p.pid) ?? 0, hwm));
+      } catch {}
+    }
+  }, 20);
   const ok = await exitedWithin(procs, o.timeoutS);
+  clearInterval(poll);
   const wallS = (performance.now() - t0) / 1000;
   const stderr = (await Promise.all(errs)).join("");
   const codes = procs.map((p) => p.exitCode ?? 128);
@@ -243,7 +260,15 @@ export async function runChain(o: ChainOptions): Promise<RunResult> {
     deliveries = loadDeliveries(o.deliveriesFile);
     rmSync(o.deliveriesFile, { force: true });
   }
-  const stats = procs.map((p, i) => fromRusage(o.stages[i]!.role, p));
+  const logged = new Map(readStageLog(log).map((r) => [r.pid, r]));
+  rmSync(log, { force: true });
+  const stats = procs.map((p, i) => {
+    const st = fromRusage(o.stages[i]!.role, p);
+    const rec = logged.get(p.pid);
+    st.peakRss = rec ? rec.peakRss : (polled.get(p.pid) ?? 0);
+    if (rec) Object.assign(st, { heap: rec.heap, heapCapacity: rec.heapCapacity, extraMemory: rec.extraMemory, mallocPeak: rec.mallocPeak, heapLive: rec.heapLive, objectsLive: rec.objectsLive });
+    return st;
+  });
   return { wallS, code, procs: stats, foreignCpuS: foreign(m0, stats), deliveries, stderr };
 }
 

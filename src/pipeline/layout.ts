@@ -168,8 +168,18 @@ export const D = {
 
 // ---- worker table ----
 export const WORKERS_OFF = 576;
+/**
+ * Worker entry pid field: > 0 live owner; 0 never used; -pid left by a worker
+ * that exited (counters kept for stat); <= RESERVED_BASE: being filled in by
+ * pid (RESERVED_BASE - value), free again if that pid died meanwhile.
+ */
+export const RESERVED_BASE = -0x1000000;
+export function reservedBy(pid: number): number {
+  return RESERVED_BASE - pid;
+}
+
 export const W = {
-  pid: 0, // i32 (0 = free entry)
+  pid: 0, // i32, see RESERVED_BASE
   start: 8, // f64 start time for pid-reuse checks
   frames: 16, // f64 frames committed
   busyUs: 24, // f64 time inside op kernels

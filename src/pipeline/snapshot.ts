@@ -2,7 +2,7 @@
  * A point-in-time view of a pipeline for `shmimg stat`: header, cursors,
  * every slot's state and owner, stages (alive or dead), counters.
  */
-import { C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort } from "./layout";
+import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort } from "./layout";
 import { liveCount } from "./sems";
 import { isAlive } from "./proc";
 import { hexKey } from "./keys";
@@ -45,7 +45,7 @@ export function snapshot(p: Pipeline) {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const pid = p.i32(b + W.pid);
-    if (pid === -1) continue; // being registered
+    if (pid <= RESERVED_BASE) continue; // being registered
     if (pid === 0) continue;
     workers.push({
       pid: Math.abs(pid),

@@ -10,7 +10,7 @@ import type { Subprocess } from "bun";
 import { mostSevere, Exit } from "../errors";
 import { log } from "../log";
 import { shim } from "../native/shim";
-import { Abort, C, LINE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "./layout";
+import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "./layout";
 import { openPipeline, type Pipeline } from "./pipeline";
 import { cleanByName } from "./lifecycle";
 import { abortMessage } from "./peers";
@@ -168,7 +168,16 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
           report.restarts++;
           log.warn(`run: worker pid ${exited.proc.pid} died (${exited.proc.signalCode}); starting a replacement`);
           spawnWorker();
-        } else if (!killed || stopping) report.codes.workers.push(code);
+        } else if (!killed || stopping) {
+          report.codes.workers.push(code);
+          if (code !== 0 && !stopping && pl.i32(R.abort) === Abort.NONE) {
+            // A worker failed on its own (it printed why): nobody else would
+            // do better and, with no worker left, the pipeline would stall.
+            pl.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR);
+            pl.postAll();
+            for (const c of children) terminate(c);
+          }
+        }
       }
     }
     sample(pl, report);
@@ -205,7 +214,7 @@ function sample(p: Pipeline, r: RunReport): void {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const raw = p.i32(b + W.pid);
-    if (raw === -1) continue; // being registered
+    if (raw <= RESERVED_BASE) continue; // being registered
     const pid = Math.abs(raw);
     if (pid) r.perWorker[pid] = Math.max(r.perWorker[pid] ?? 0, p.f64(b + W.frames));
   }

@@ -9,7 +9,7 @@ import { errnoName } from "../native/libc";
 import { ShmimgError, Exit } from "../errors";
 import { checkSignals } from "../signals";
 import { formatName, payloadBytes } from "../frame/format";
-import { Abort, Eos, LINE, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
+import { Abort, Eos, LINE, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
 import { joinRole, leaveRole } from "./sems";
 import { checkAbort, Peers } from "./peers";
 import { isAlive, selfStartTime } from "./proc";
@@ -34,18 +34,20 @@ export interface WorkStats {
   waitUs: number;
 }
 
-const RESERVED = -1;
-
 /** Registers in the worker table; returns the entry's byte offset. */
 function register(p: Pipeline): number {
   for (let j = 0; j < MAX_WORKERS; j++) {
     const b = WORKERS_OFF + j * LINE;
     const pid = p.i32(b + W.pid);
     // Free (0), left (-pid), or owned by a dead worker nobody has recovered yet.
-    // Free: never used (0), left by a worker that exited (-pid), or owned by a dead one.
-    // RESERVED (-1) is an entry another worker is filling in right now.
-    const free = pid === 0 || pid < RESERVED || (pid > 0 && !isAlive(pid, p.f64(b + W.start)));
-    if (!free || !p.casI32(b + W.pid, pid, RESERVED)) continue;
+    // Free: never used (0), left by a worker that exited (-pid), owned by a dead
+    // worker, or reserved by a worker that died while filling it in.
+    const free =
+      pid === 0 ||
+      (pid < 0 && pid > RESERVED_BASE) ||
+      (pid > 0 && !isAlive(pid, p.f64(b + W.start))) ||
+      (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid));
+    if (!free || !p.casI32(b + W.pid, pid, reservedBy(process.pid))) continue;
     // Fill the entry while it is reserved, then publish our pid: nobody reading
     // the table (stat, run's report, recovery) sees our pid with the previous
     // owner's counters or start time.
