@@ -4,7 +4,8 @@
  * machine and on whatever else runs on it).
  */
 import { describe, expect, test } from "bun:test";
-import { applyInProcess, shmimg } from "./helpers";
+import { applyInProcess, shmimg, tmp } from "./helpers";
+import { loadDeliveries } from "../src/bench/latency";
 
 describe("bench", () => {
   test("pipe-work (the plain-pipe baseline) computes what the shm workers compute", () => {
@@ -15,6 +16,17 @@ describe("bench", () => {
       expect(r.code).toBe(0);
       expect(Buffer.compare(r.stdout, applyInProcess(gen.stdout, op))).toBe(0);
     }
+  });
+
+  test("pipe-work --mode sink forwards the stream unchanged and records one delivery per frame", () => {
+    const gen = shmimg(["gen", "--count", "2000", "--size", "40x30", "--format", "gray8", "--seed", "9"]);
+    const out = `${tmp()}/deliveries.f64`;
+    const r = shmimg(["pipe-work", "--mode", "sink", "--latency-out", out], { stdin: gen.stdout });
+    expect(r.code).toBe(0);
+    expect(Buffer.compare(r.stdout, gen.stdout)).toBe(0);
+    const d = loadDeliveries(out);
+    expect(d.at.length).toBe(2000);
+    for (let i = 1; i < d.at.length; i++) expect(d.at[i]!).toBeGreaterThanOrEqual(d.at[i - 1]!);
   });
 
   test("pipe-work is hidden from --help; a bad --only is refused", () => {

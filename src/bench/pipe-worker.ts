@@ -298,7 +298,7 @@ function pipeSource(inFd: number, fps: number, sleep: boolean, outFd = 1): numbe
       if (sleep) {
         // As `produce --fps`: sleep most of the gap, spin the last 150 µs.
         const left = due - shim.shim_now_us();
-        if (left > 300) Bun.sleepSync((left - 150) / 1000);
+        if (left > 300) libc.usleep(Math.floor(left - 150));
       }
       while (shim.shim_now_us() < due) {}
     }

@@ -28,7 +28,7 @@ export default defineCommand({
     ...nameArg,
     ...outputArgs,
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
-    "latency-out": { type: "string", description: "(bench) Save each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
+    "latency-out": { type: "string", description: "(bench) Save per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
     ...verboseArg,
     ...jsonArg,
     ...timeoutArg,

@@ -48,7 +48,7 @@ export default defineCommand({
     ...timeoutArg,
     ...jsonArg,
     ...verboseArg,
-    "latency-out": { type: "string", description: "(bench) Consumer saves each frame's publish-to-delivery latency (float64 µs) to this file.", valueHint: "FILE" },
+    "latency-out": { type: "string", description: "(bench) Consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
   },
   async run({ args }) {
     const workers = num(args.workers, "workers", 1, 32);

@@ -19,7 +19,9 @@ export class OutputClosed extends ShmimgError {
 }
 
 export class Output {
-  private readonly iov = new BigUint64Array(MAX_IOV * 2);
+  // struct iovec { void *base; size_t len; } x MAX_IOV, written as 32-bit
+  // halves (a BigInt per field would allocate on every frame).
+  private readonly iov = new Uint32Array(MAX_IOV * 4);
   private readonly iovAddr = ptr(this.iov);
   private count = 0;
   private pending = 0;
@@ -40,10 +42,25 @@ export class Output {
   add(addr: number, len: number): void {
     if (len === 0) return;
     if (this.count === MAX_IOV) throw new Error("Output: iovec batch full; call flush() first");
-    this.iov[this.count * 2] = BigInt(addr);
-    this.iov[this.count * 2 + 1] = BigInt(len);
+    this.set(this.count, addr, len);
     this.count++;
     this.pending += len;
+  }
+
+  private set(k: number, addr: number, len: number): void {
+    const o = k * 4;
+    this.iov[o] = addr % 0x100000000;
+    this.iov[o + 1] = Math.floor(addr / 0x100000000);
+    this.iov[o + 2] = len;
+    this.iov[o + 3] = 0;
+  }
+
+  private base(k: number): number {
+    return this.iov[k * 4 + 1]! * 0x100000000 + this.iov[k * 4]!;
+  }
+
+  private len(k: number): number {
+    return this.iov[k * 4 + 2]!;
   }
 
   get queuedBytes(): number {
@@ -74,17 +91,16 @@ export class Output {
       // Advance past fully written iovecs; trim a partially written one.
       let left = r;
       while (first < this.count && left > 0) {
-        const len = Number(this.iov[first * 2 + 1]);
+        const len = this.len(first);
         if (left >= len) {
           left -= len;
           first++;
         } else {
-          this.iov[first * 2] = this.iov[first * 2]! + BigInt(left);
-          this.iov[first * 2 + 1] = BigInt(len - left);
+          this.set(first, this.base(first) + left, len - left);
           left = 0;
         }
       }
-      while (first < this.count && this.iov[first * 2 + 1]! === 0n) first++;
+      while (first < this.count && this.len(first) === 0) first++;
     }
     this.count = 0;
     this.pending = 0;

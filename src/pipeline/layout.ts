@@ -41,6 +41,7 @@
  *  16 seq         f64  the frame's own seq (from the input; gaps when frames are dropped)
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
+ *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -202,6 +203,7 @@ export const S = {
   fmt: 32, // u32
   len: 36, // u32
   stamp: 40, // f64
+  ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
 } as const;
 
 export const State = {

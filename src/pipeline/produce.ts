@@ -107,6 +107,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       p.setSlotU32(raw, i, S.fmt, info.fmt);
       p.setSlotU32(raw, i, S.len, info.len);
       p.setSlotU32(raw, i, S.attempts, 0);
+      p.setSlotF64(raw, i, S.ownerStart, 0); // no claimer yet (see recovery.ts ownerAlive)
       try {
         source.readPayload(raw.payloadAddr(i), p.rawViews[i]!);
       } catch (e) {

@@ -22,9 +22,16 @@ function workerStart(p: Pipeline, pid: number): number {
   return 0;
 }
 
-function ownerAlive(p: Pipeline, pid: number): boolean {
-  if (pid === p.i32(P.pid)) return isAlive(pid, p.f64(P.start));
-  return isAlive(pid, workerStart(p, pid));
+/**
+ * Is the owner of raw slot i (pid from its state word) alive? Its start time
+ * comes from the slot (written right after the claim), else from the worker
+ * table, else the producer line, so a dead owner whose pid was recycled by an
+ * unrelated process is still seen as dead.
+ */
+function ownerAlive(p: Pipeline, pid: number, i: number): boolean {
+  if (stateOf(p.state(p.raw, i)) === State.WRITING) return isAlive(pid, pid === p.i32(P.pid) ? p.f64(P.start) : 0);
+  const start = p.slotF64(p.raw, i, S.ownerStart) || workerStart(p, pid);
+  return isAlive(pid, start);
 }
 
 function producerDead(p: Pipeline): boolean {
@@ -37,7 +44,7 @@ export function anyDead(p: Pipeline): boolean {
   for (let i = 0; i < p.K; i++) {
     const w = p.state(p.raw, i);
     const s = stateOf(w);
-    if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w))) return true;
+    if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
   return producerDead(p);
 }
@@ -62,7 +69,7 @@ export function recover(p: Pipeline): RecoveryResult {
       const w = p.state(p.raw, i);
       const s = stateOf(w);
       const owner = ownerOf(w);
-      if (s === State.CLAIMED && !ownerAlive(p, owner)) {
+      if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {
         const pw = p.state(p.proc, i);
         const n = p.slotF64(p.raw, i, S.n);
         if (stateOf(pw) === State.DONE && p.slotF64(p.proc, i, S.n) === n) {
@@ -80,12 +87,12 @@ export function recover(p: Pipeline): RecoveryResult {
             p.setF64(R.abortSeqF, res.poisonedSeq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
-        } else if (p.casState(p.raw, i, w, State.READY)) {
+        } else if ((p.setSlotF64(p.raw, i, S.ownerStart, 0), p.casState(p.raw, i, w, State.READY))) {
           // Publishes the frame again: pairs with the claim scan in work.ts.
           p.setF64(R.redone, p.f64(R.redone) + 1);
           res.redone++;
         }
-      } else if (s === State.WRITING && !ownerAlive(p, owner)) {
+      } else if (s === State.WRITING && !ownerAlive(p, owner, i)) {
         // The producer died inside this frame: discard it (never delivered).
         if (p.casState(p.raw, i, w, State.FREE)) res.discarded++;
       }

@@ -81,6 +81,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   const { raw, proc, K } = p;
   const peers = new Peers(p, "worker", o.timeoutS);
   const claimed = packState(State.CLAIMED, process.pid);
+  const myStart = selfStartTime();
   const writing = packState(State.WRITING, process.pid);
   const frame = newSlotFrame();
   const procSlotBytes = p.procSlotBytes;
@@ -135,10 +136,12 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     hint = (i + 1) % K;
     // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
     if (!p.casState(raw, i, State.READY, claimed)) continue;
+    p.setSlotF64(raw, i, S.ownerStart, myStart);
     // The slot may have been recycled between scan and CAS (another worker
     // finished frame n, the producer wrote n + K): re-check I2 now that we
     // own it; only the consumer can change the processed slot from here on.
     if (stateOf(p.state(proc, i)) !== State.FREE) {
+      p.setSlotF64(raw, i, S.ownerStart, 0);
       p.setState(raw, i, State.READY);
       continue;
     }
@@ -157,6 +160,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       // Give the frame back and stop the pipeline: no worker can do better.
       p.setF64(R.abortSeqF, frame.seq);
       p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
+      p.setSlotF64(raw, i, S.ownerStart, 0);
       p.setState(raw, i, State.READY);
       p.postAll();
       throw e;
