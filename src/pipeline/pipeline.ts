@@ -144,15 +144,13 @@ export class Pipeline {
     const h = this.slotU32(seg, i, S.h);
     const fmt = this.slotU32(seg, i, S.fmt);
     const len = this.slotU32(seg, i, S.len);
-    const bad = (what: string) =>
-      new InvalidInput(`corrupt ${seg === this.raw ? "raw" : "processed"} slot ${i} in pipeline "${this.name}" (shmid ${seg.shmid}): ${what}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
-    if (!Number.isInteger(n) || n < 0 || n % this.K !== i) throw bad(`field n=${n} does not belong to slot ${i} of ${this.K}`);
-    if (w < 1 || h < 1 || w > 16384 || h > 16384) throw bad(`field size ${w}x${h} out of range`);
-    if (fmt < 1 || fmt > 4) throw bad(`field format ${fmt} unknown`);
-    if (len !== payloadBytes(w, h, fmt as Format)) throw bad(`field length ${len} does not match ${w}x${h} format ${fmt}`);
-    if (len > seg.geo.slotBytes) throw bad(`field length ${len} exceeds the slot size ${seg.geo.slotBytes}`);
+    if (!Number.isInteger(n) || n < 0 || n % this.K !== i) throw this.corrupt(seg, i, `field n=${n} does not belong to slot ${i} of ${this.K}`);
+    if (w < 1 || h < 1 || w > 16384 || h > 16384) throw this.corrupt(seg, i, `field size ${w}x${h} out of range`);
+    if (fmt < 1 || fmt > 4) throw this.corrupt(seg, i, `field format ${fmt} unknown`);
+    if (len !== payloadBytes(w, h, fmt as Format)) throw this.corrupt(seg, i, `field length ${len} does not match ${w}x${h} format ${fmt}`);
+    if (len > seg.geo.slotBytes) throw this.corrupt(seg, i, `field length ${len} exceeds the slot size ${seg.geo.slotBytes}`);
     const seq = this.slotF64(seg, i, S.seq);
-    if (!Number.isInteger(seq) || seq < 0) throw bad(`field seq=${seq} is not a frame number`);
+    if (!Number.isInteger(seq) || seq < 0) throw this.corrupt(seg, i, `field seq=${seq} is not a frame number`);
     into.n = n;
     into.w = w;
     into.h = h;
@@ -161,6 +159,11 @@ export class Pipeline {
     into.seq = seq;
     into.stamp = this.slotF64(seg, i, S.stamp);
     return into;
+  }
+
+  /** The error for a slot field out of range (built only when one is). */
+  corrupt(seg: Segment, i: number, what: string): InvalidInput {
+    return new InvalidInput(`corrupt ${seg === this.raw ? "raw" : "processed"} slot ${i} in pipeline "${this.name}" (shmid ${seg.shmid}): ${what}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
   }
 
   // ---- delivery record (see D in layout.ts) ----
