@@ -41,7 +41,8 @@ import { Chain, parseChain } from "../ops/chain";
 import { autoSlots } from "../pipeline/pipeline";
 import { isFormat, MAX_DIMENSION, parseFormat, parseSize, payloadBytes, type Format } from "../frame/format";
 import { frameOffset, makePattern } from "../frame/gen";
-import { NATIVE_HEADER, NATIVE_MAGIC, NATIVE_VERSION } from "../formats/native";
+import { encodeHeaderAt, NATIVE_HEADER, NATIVE_MAGIC, NATIVE_VERSION } from "../formats/native";
+import type { FrameInfo } from "../formats/types";
 import { LatencyLog } from "./latency";
 import { num } from "../commands/shared";
 
@@ -72,13 +73,7 @@ class Views {
   }
 }
 
-export interface FrameInfo {
-  w: number;
-  h: number;
-  fmt: Format;
-  seq: number;
-  len: number;
-}
+export type { FrameInfo };
 
 /** Native frames from an fd, parsed in place in one reused buffer. */
 export class FrameReader {
@@ -217,6 +212,7 @@ class FrameWriter {
   private dv = new DataView(this.buf.buffer);
   private addr = ptr(this.buf);
   private readonly views = new Views(this.buf);
+  private readonly hdr: FrameInfo = { w: 0, h: 0, fmt: 1, seq: 0, len: 0 };
   used = 0;
   writes = 0;
 
@@ -235,16 +231,13 @@ class FrameWriter {
       }
     }
     const at = this.used;
-    const v = this.dv;
-    v.setUint32(at, NATIVE_MAGIC, true);
-    v.setUint16(at + 4, NATIVE_VERSION, true);
-    v.setUint16(at + 6, NATIVE_HEADER, true);
-    v.setUint32(at + 8, info.w, true);
-    v.setUint32(at + 12, info.h, true);
-    v.setUint32(at + 16, info.fmt, true);
-    v.setUint32(at + 20, payload, true);
-    v.setUint32(at + 24, info.seq >>> 0, true);
-    v.setUint32(at + 28, Math.floor(info.seq / 0x100000000), true);
+    const h = this.hdr; // reused: no allocation per frame in the baseline either
+    h.w = info.w;
+    h.h = info.h;
+    h.fmt = info.fmt as Format;
+    h.seq = info.seq;
+    h.len = payload;
+    encodeHeaderAt(this.dv, at, h);
     this.used = at + n;
     return this.views.at(at + NATIVE_HEADER, payload);
   }
