@@ -1,5 +1,5 @@
 /**
- * A worker: claims the oldest READY raw frame whose processed slot is FREE
+ * A worker: claims the next READY raw frame (circular scan from its last claim) whose processed slot is FREE
  * (I2), runs the op chain from the raw slot straight into the processed slot,
  * publishes DONE, then frees the raw slot (I3). Any number run at once.
  */
