@@ -4,7 +4,7 @@ import { cleanByName } from "../pipeline/lifecycle";
 import { isStale, listOurPipelines, removeObjects } from "../pipeline/objects";
 import { hexKey } from "../pipeline/keys";
 import { log } from "../log";
-import { EXIT_CODES, nameArg, verboseArg } from "./shared";
+import { nameArg, verboseArg } from "./shared";
 
 export const example = "shmimg clean --name cam    shmimg clean --stale";
 

@@ -10,7 +10,7 @@ import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { EXIT_CODES, closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg } from "./shared";
+import { closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg } from "./shared";
 
 export const outputArgs = {
   output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },

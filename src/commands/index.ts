@@ -6,7 +6,6 @@ import type { CommandDef } from "citty";
 
 type Module = { default: CommandDef<any>; example?: string };
 type Lazy = () => Promise<CommandDef<any>>;
-const loaders: Record<string, () => Promise<Module>> = {};
 const lazy = (load: () => Promise<Module>): Lazy => {
   const l: Lazy = () => load().then((m) => m.default);
   (l as { load?: () => Promise<Module> }).load = load;
@@ -18,7 +17,7 @@ export async function exampleOf(name: string): Promise<string | undefined> {
   const l = commands[name] as { load?: () => Promise<Module> } | undefined;
   return l?.load ? (await l.load()).example : undefined;
 }
-void loaders;
+
 
 export const commands: Record<string, Lazy> = {
   gen: lazy(() => import("./gen")),

@@ -6,7 +6,7 @@ import { createOrRecycle } from "../pipeline/lifecycle";
 import { Chain, parseChain } from "../ops/chain";
 import { hexKey } from "../pipeline/keys";
 import { log } from "../log";
-import { EXIT_CODES, nameArg, num, verboseArg } from "./shared";
+import { nameArg, num, verboseArg } from "./shared";
 
 export const geometryArgs = {
   slots: { type: "string", description: "Slots per ring (frames in flight); default: about 32 MiB per ring, 4..64 slots.", valueHint: "K" },

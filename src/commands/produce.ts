@@ -13,7 +13,7 @@ import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce, type WhenFull } from "../pipeline/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { EXIT_CODES, closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
+import { closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
 
 export const inputArgs = {
   input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },

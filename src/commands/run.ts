@@ -7,7 +7,7 @@ import { log, printError } from "../log";
 import { inputArgs, whenFull } from "./produce";
 import { outputArgs } from "./consume";
 import { geometryArgs } from "./init";
-import { EXIT_CODES, jsonArg, num, timeoutArg, verboseArg } from "./shared";
+import { jsonArg, num, timeoutArg, verboseArg } from "./shared";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {

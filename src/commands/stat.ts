@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { openPipeline } from "../pipeline/pipeline";
 import { renderSnapshot, snapshot } from "../pipeline/snapshot";
-import { EXIT_CODES, jsonArg, nameArg, sharedGroupArg } from "./shared";
+import { jsonArg, nameArg, sharedGroupArg } from "./shared";
 
 export const example = "shmimg stat --name cam --watch";
 
@@ -34,4 +34,3 @@ export default defineCommand({
     }
   },
 });
-void EXIT_CODES;

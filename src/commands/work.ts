@@ -5,7 +5,7 @@ import { work } from "../pipeline/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { EXIT_CODES, nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
+import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
 

@@ -6,7 +6,7 @@
  */
 import { dlopen, FFIType, toArrayBuffer } from "bun:ffi";
 
-const { i32, u64, i64_fast, ptr, void: none } = FFIType;
+const { i32, u64, i64_fast, ptr } = FFIType;
 
 const lib = dlopen("libc.so.6", {
   // ---- System V shared memory ----
@@ -35,7 +35,6 @@ const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: ptr },
   strerror: { args: [i32], returns: FFIType.cstring },
 });
-void none;
 
 type Ptr = number | NodeJS.TypedArray | null;
 /**

@@ -11,7 +11,7 @@ import { shim } from "../native/shim";
 import { errnoName } from "../native/libc";
 import { ShmimgError, Exit } from "../errors";
 import { checkSignals } from "../signals";
-import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "./layout";
+import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "./layout";
 import { joinRole, leaveRole } from "./sems";
 import { checkAbort, Peers } from "./peers";
 import { selfStartTime } from "./proc";
@@ -142,6 +142,5 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
   }
   const eos = p.i32(P.eos);
   if (peers.redone) consola.info(`consumer: recovered ${peers.redone} frame(s) from dead workers`);
-  void EOS_NAMES;
   return { frames, bytes, blockedUs, resumedAt, eos, lastSeq, gaps };
 }

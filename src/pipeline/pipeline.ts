@@ -4,9 +4,9 @@
  * step fails; open() attaches and validates all three. Field accessors here
  * are the only code that turns layout offsets into typed-array indices.
  */
-import { shim, shmStat } from "../native/shim";
-import { errnoName } from "../native/libc";
-import { ShmimgError, Exit, InvalidInput } from "../errors";
+import { shim } from "../native/shim";
+
+import { InvalidInput } from "../errors";
 import { keysFor, hexKey, NAME_RE, type Keys } from "./keys";
 import { attachSegment, createSegment, Segment } from "./segment";
 import { createSems, openSems } from "./sems";
@@ -22,7 +22,6 @@ import {
   KIND_RAW,
   LINE,
   MAX_SLOTS,
-  MAX_WORKERS,
   S,
   WORKERS_OFF,
 } from "./layout";
@@ -281,9 +280,5 @@ export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
   return new Pipeline(name, keys, raw, proc, semid);
 }
 
-export function describeShmError(shmid: number): string {
-  const st = shmStat(shmid);
-  return typeof st === "number" ? errnoName(st) : `nattch ${st.nattch}`;
-}
 
-export { ShmimgError, Exit, MAX_WORKERS };
+

@@ -10,7 +10,7 @@
  */
 import { isAlive } from "./proc";
 import { lock, unlock } from "./sems";
-import { Abort, C, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "./layout";
+import { Abort, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "./layout";
 import type { Pipeline } from "./pipeline";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */
@@ -121,6 +121,5 @@ export function recover(p: Pipeline): RecoveryResult {
     unlock(p.semid);
   }
   p.postAll();
-  void C;
   return res;
 }

@@ -9,7 +9,6 @@
 import type { Subprocess } from "bun";
 import { mostSevere, Exit } from "../errors";
 import { log } from "../log";
-import { shim } from "../native/shim";
 import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "./layout";
 import { openPipeline, type Pipeline } from "./pipeline";
 import { cleanByName } from "./lifecycle";
@@ -227,6 +226,5 @@ function progress(p: Pipeline, t0: number, last: number): number {
   const s = (now - t0) / 1000;
   const d = p.delivery();
   process.stderr.write(`\r\x1b[Kshmimg run: ${d.delivered} frames, ${(d.delivered / s).toFixed(0)} frames/s, ${(d.offset / s / 1e6).toFixed(1)} MB/s`);
-  void shim;
   return now;
 }
