@@ -7,16 +7,11 @@
  * fail instead, naming the tool.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { ptr } from "bun:ffi";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Input } from "../src/io/input";
-import { Output } from "../src/io/output";
 import { Format } from "../src/frame/format";
-import { makeSink, makeSource } from "../src/formats";
 import { yuv420pToRgb24 } from "../src/formats/convert";
-import type { FrameInfo, SinkOptions, SourceOptions } from "../src/formats/types";
+import { readFrames, removeTempDirs, tempDir, writeFrames, type Frame } from "./format-io";
 
 // ------------------------------------------------------------------ tools
 
@@ -57,63 +52,7 @@ function framemd5(y4m: Uint8Array): string[] {
 
 // ------------------------------------------------------------------ helpers
 
-interface Frame {
-  info: FrameInfo;
-  data: Uint8Array;
-}
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(tag: string): string {
-  const d = mkdtempSync(join(tmpdir(), `shmimg-interop-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-function readFrames(fmt: string, bytes: Uint8Array, opts: Partial<SourceOptions> = {}): Frame[] {
-  const file = join(tempDir("in"), "input");
-  writeFileSync(file, bytes);
-  const fd = openSync(file, "r");
-  try {
-    const src = makeSource(fmt, { input: new Input(fd), ...opts });
-    const frames: Frame[] = [];
-    for (let info = src.next(); info; info = src.next()) {
-      const view = new Uint8Array(info.len + 64);
-      src.readPayload(ptr(view), view);
-      frames.push({ info: { ...info }, data: view.slice(0, info.len) });
-    }
-    return frames;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function writeFrames(fmt: string, frames: Frame[], opts: Partial<SinkOptions> = {}): Uint8Array {
-  const file = join(tempDir("out"), "output");
-  const fd = openSync(file, "w");
-  try {
-    const sink = makeSink(fmt, { resumeOffset: 0, delivered: 0, ...opts });
-    const out = new Output(fd);
-    const held: Uint8Array[] = []; // slots stay valid until the flush
-    for (const f of frames) {
-      if (!out.room(sink.iovs)) {
-        out.flush();
-        sink.flushed();
-      }
-      const view = new Uint8Array(f.info.len + 64);
-      view.set(f.data);
-      held.push(view);
-      sink.add(out, f.info, ptr(view), view);
-    }
-    out.flush();
-    sink.flushed();
-    sink.close();
-  } finally {
-    closeSync(fd);
-  }
-  return new Uint8Array(readFileSync(file));
-}
+afterAll(removeTempDirs);
 
 const cat = (frames: Frame[]) => {
   const out = new Uint8Array(frames.reduce((n, f) => n + f.data.length, 0));

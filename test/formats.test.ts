@@ -4,18 +4,16 @@
  * the payload; round trips, conversions and every malformed case's message.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "fast-png";
 import { Input } from "../src/io/input";
-import { Output } from "../src/io/output";
 import { Format } from "../src/frame/format";
-import { IN_FORMATS, OUT_FORMATS, formatHelp, makeSink, makeSource } from "../src/formats";
+import { IN_FORMATS, OUT_FORMATS, formatHelp } from "../src/formats";
 import { rgbToYuv444p, yuv420pToRgb24 } from "../src/formats/convert";
 import { rgbDef } from "../src/ops/color";
-import type { FrameInfo, SinkOptions, SourceOptions } from "../src/formats/types";
+import type { FrameInfo } from "../src/formats/types";
+import { readFrames, removeTempDirs, tempDir, writeFrames, type Frame } from "./format-io";
 
 const fi = (w: number, h: number, fmt: Format, seq = 0): FrameInfo => {
   const len = fmt === Format.gray8 ? w * h : fmt === Format.rgb24 ? w * h * 3 : fmt === Format.rgba32 ? w * h * 4 : w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
@@ -27,83 +25,7 @@ const frame = (w: number, h: number, fmt: Format, seed = 1, seq = 0): Frame => {
 };
 
 // ------------------------------------------------------------------ helpers
-interface Frame {
-  info: FrameInfo;
-  data: Uint8Array;
-}
-
-const made: string[] = [];
-afterAll(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
-function tempDir(tag = "fmt"): string {
-  const d = mkdtempSync(join(tmpdir(), `shmimg-fmtest-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-/** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */
-function slot(len: number): Uint8Array {
-  return new Uint8Array(len + 64).fill(0xee);
-}
-
-/** Parses all frames of `bytes` with format `fmt`; returns copies. */
-function readFrames(fmt: string, bytes: Uint8Array, opts: Partial<SourceOptions> = {}): Frame[] {
-  const dir = tempDir("in");
-  const file = join(dir, "input");
-  writeFileSync(file, bytes);
-  const fd = openSync(file, "r");
-  try {
-    const src = makeSource(fmt, { input: new Input(fd), ...opts });
-    const frames: Frame[] = [];
-    for (;;) {
-      const info = src.next();
-      if (!info) break;
-      const view = slot(info.len);
-      src.readPayload(ptr(view), view);
-      // The slot must only be written up to len.
-      for (let i = info.len; i < view.length; i++) if (view[i] !== 0xee) throw new Error(`source wrote past the payload at ${i}`);
-      frames.push({ info: { ...info }, data: view.slice(0, info.len) });
-    }
-    return frames;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes frames with sink `fmt`; returns the bytes written to the output file. */
-function writeFrames(fmt: string, frames: Frame[], opts: Partial<SinkOptions> = {}, batch = 64): Uint8Array {
-  const dir = tempDir("out");
-  const file = join(dir, "output");
-  const fd = openSync(file, "w");
-  try {
-    const sink = makeSink(fmt, { resumeOffset: 0, delivered: 0, ...opts });
-    const out = new Output(fd);
-    let queued = 0;
-    // Keep each frame's slot alive until the batch is flushed (like ring slots).
-    let held: Uint8Array[] = [];
-    for (const f of frames) {
-      if (!out.room(sink.iovs) || queued === batch) {
-        out.flush();
-        sink.flushed();
-        held = [];
-        queued = 0;
-      }
-      const view = slot(f.info.len);
-      view.set(f.data);
-      held.push(view);
-      sink.add(out, f.info, ptr(view), view);
-      queued++;
-    }
-    out.flush();
-    sink.flushed();
-    sink.close();
-    void held;
-  } finally {
-    closeSync(fd);
-  }
-  return new Uint8Array(readFileSync(file));
-}
+afterAll(removeTempDirs);
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
