@@ -130,8 +130,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     frames += count;
     bytes += batchBytes;
     p.setF64(C.bytesOut, p.f64(C.bytesOut) + batchBytes);
-    peers.progress();
-    peers.busyTick();
+    peers.frameDone();
     if (o.onProgress) {
       const now = shim.shim_now_us();
       if (now - lastProgress > 200_000) {

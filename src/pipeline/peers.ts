@@ -52,14 +52,13 @@ export class Peers {
     readonly timeoutS = 0,
   ) {}
 
-  /** Call when the stage made progress (resets the --timeout clock). */
-  progress(): void {
-    this.lastProgress = shim.shim_now_us();
-  }
-
-  /** Cheap check for busy loops: recovers at most every 250 ms. */
-  busyTick(): void {
-    const now = shim.shim_now_us();
+  /**
+   * Call after every frame: resets the --timeout clock and, at most every
+   * 250 ms, looks for dead owners (a busy stage never reaches tick()).
+   * One clock read per frame; pass `now` if the caller already has it.
+   */
+  frameDone(now = shim.shim_now_us()): void {
+    this.lastProgress = now;
     if (now - this.lastRecovery > 250_000) this.recoverNow(now);
   }
 

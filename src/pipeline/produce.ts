@@ -132,8 +132,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       bytes += info.len;
       p.setF64(P.bytesIn, bytes);
       p.work.post();
-      peers.progress();
-      peers.busyTick();
+      peers.frameDone();
     }
   } catch (e) {
     failure = e;

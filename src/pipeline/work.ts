@@ -183,13 +183,13 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     p.setState(raw, i, State.FREE);
     p.rawFreed.post();
     frames++;
-    busyUs += shim.shim_now_us() - t0;
+    const t1 = shim.shim_now_us();
+    busyUs += t1 - t0;
     p.setF64(entry + W.frames, frames);
     p.setF64(entry + W.busyUs, busyUs);
     bytes += outLen;
     p.setF64(entry + W.bytes, bytes);
-    peers.progress();
-    peers.busyTick();
+    peers.frameDone(t1);
     if (o.maxFrames && frames >= o.maxFrames) break;
   }
   if (peers.redone) consola.info(`worker: recovered ${peers.redone} frame(s) from dead workers`);
