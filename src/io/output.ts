@@ -25,8 +25,6 @@ export class Output {
   private readonly iovAddr = ptr(this.iov);
   private count = 0;
   private pending = 0;
-  /** Bytes written to the fd by this Output. */
-  written = 0;
 
   constructor(
     readonly fd: number,
@@ -61,10 +59,6 @@ export class Output {
 
   private len(k: number): number {
     return this.iov[k * 4 + 2]!;
-  }
-
-  get queuedBytes(): number {
-    return this.pending;
   }
 
   /** Writes everything queued; returns the byte count. */
@@ -104,7 +98,6 @@ export class Output {
     }
     this.count = 0;
     this.pending = 0;
-    this.written += total;
     return total;
   }
 }

@@ -23,7 +23,6 @@ import {
   LINE,
   MAX_SLOTS,
   S,
-  WORKERS_OFF,
 } from "./layout";
 import { payloadBytes, type Format } from "../frame/format";
 
@@ -108,9 +107,6 @@ export class Pipeline {
   }
 
   // ---- slots: seg is this.raw or this.proc ----
-  slotBase(seg: Segment, i: number): number {
-    return seg.slotTable + i * LINE;
-  }
   state(seg: Segment, i: number): number {
     return Atomics.load(seg.i32, (seg.slotTable + i * LINE) >> 2);
   }
@@ -184,11 +180,6 @@ export class Pipeline {
     f[base + 1] = offset;
     f[base + 2] = lastSeq;
     Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
-  }
-
-  // ---- worker table ----
-  workerBase(j: number): number {
-    return WORKERS_OFF + j * LINE;
   }
 
   /** Wakes every sleeper (on eos, abort, recovery). */
