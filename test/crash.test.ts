@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toArrayBuffer } from "bun:ffi";
-import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, tmp, uniqueName, waitFor, BUN } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor, BUN } from "./helpers";
 import { stagesOf } from "./procs";
 import { keysFor } from "../src/pipeline/keys";
 import { libc } from "../src/native/libc";
@@ -22,15 +22,7 @@ function genFile(path: string, count: number, size: string, format = "rgb24", se
   return r.stdout;
 }
 
-function spawn(args: string[], opts: { stdin?: "pipe" | string; stdout?: "pipe" | "ignore"; env?: Record<string, string> } = {}) {
-  return Bun.spawn([...SHMIMG, ...args], {
-    stdin: opts.stdin === "pipe" ? "pipe" : opts.stdin ? Bun.file(opts.stdin) : "ignore",
-    stdout: opts.stdout ?? "ignore",
-    stderr: "pipe",
-    cwd: ROOT,
-    env: { ...process.env, ...opts.env },
-  });
-}
+const spawn = spawnShmimg;
 
 function stat(name: string): any {
   const r = shmimg(["stat", "--name", name, "--json"]);
@@ -206,6 +198,31 @@ describe("consumer and producer crashes", () => {
     expect(await producer.exited).toBe(0);
     expect(await w.exited).toBe(0);
     expect(stat(name).recovery.redone).toBe(1);
+    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
+  test("a worker killed after publishing its result but before freeing the raw frame: the frame is delivered once and not redone", async () => {
+    // The consumer delivers frame 10 and frees its processed slot before any
+    // stage notices the dead owner; recovery must then free the raw slot, not
+    // hand the frame out again (a second result would block that slot for good).
+    const name = uniqueName("published");
+    const input = join(dir, "published.in");
+    const output = join(dir, "published.out");
+    const data = genFile(input, 100, "16x16");
+    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
+    const consumer = spawn(["consume", "--name", name, "--output", output]);
+    const producer = spawn(["produce", "--name", name], { stdin: input });
+    const dying = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10", SHMIMG_FAULT_KILL_PHASE: "published" } });
+    expect(await dying.exited).not.toBe(0);
+    await waitFor(() => stat(name)?.consumer.delivered === 11, 10_000, "frame 10 delivered");
+    const w = spawn(["work", "--name", name, "--op", "invert"]);
+    await waitFor(() => stat(name)?.consumer.delivered === 100, 20_000, "all 100 frames delivered", () => shmimg(["stat", "--name", name]).stdout.toString());
+    expect(await consumer.exited).toBe(0);
+    expect(await producer.exited).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(stat(name).recovery.redone).toBe(0);
     expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
     expect(shmimg(["clean", "--name", name]).code).toBe(0);
     expect(objectsOf(name)).toEqual([]);

@@ -38,6 +38,34 @@ export function shmimg(args: string[], opts: { stdin?: string | Buffer; cwd?: st
   return { code: r.exitCode ?? 128 + 9, stdout: r.stdout as Buffer, stderr: r.stderr.toString() };
 }
 
+type Spawned = ReturnType<typeof Bun.spawn>;
+const spawned = new Set<Spawned>();
+
+/**
+ * Starts shmimg in the background (stderr piped). Every process started here
+ * is SIGKILLed by the suite's final hook if a failed test left it running.
+ */
+export function spawnShmimg(args: string[], opts: { stdin?: "pipe" | string; stdout?: "pipe" | "ignore"; env?: Record<string, string> } = {}) {
+  const p = Bun.spawn([...SHMIMG, ...args], {
+    stdin: opts.stdin === "pipe" ? "pipe" : opts.stdin ? Bun.file(opts.stdin) : "ignore",
+    stdout: opts.stdout ?? "ignore",
+    stderr: "pipe",
+    cwd: ROOT,
+    env: { ...process.env, ...opts.env },
+  });
+  spawned.add(p);
+  p.exited.then(() => spawned.delete(p));
+  return p;
+}
+
+/** SIGKILLs background processes that are still running; returns how many. */
+export async function killStragglers(): Promise<number> {
+  const left = [...spawned];
+  for (const p of left) p.kill("SIGKILL");
+  await Promise.all(left.map((p) => p.exited));
+  return left.length;
+}
+
 /** Runs a shell line (for pipes between tools). */
 export function sh(line: string, timeoutMs = 110_000): Result {
   const r = Bun.spawnSync(["bash", "-o", "pipefail", "-c", line], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: timeoutMs });
@@ -52,6 +80,15 @@ export function tmp(prefix = "shmimg-test-"): string {
 export function ourIpcObjects(): string[] {
   const out = Bun.spawnSync(["ipcs", "-m", "-s"]).stdout.toString();
   return out.split("\n").filter((l) => /^0x5d/i.test(l.trim()));
+}
+
+/** Removes the objects ourIpcObjects() lists (after a failed test). */
+export function removeIpcObjects(lines: string[]): void {
+  for (const l of lines) {
+    const [, id] = l.trim().split(/\s+/);
+    const isSem = l.trim().split(/\s+/).length === 5; // key semid owner perms nsems
+    Bun.spawnSync(["ipcrm", isSem ? "-s" : "-m", id!]);
+  }
 }
 
 /** Objects whose key belongs to pipeline `name` (keysFor). */
@@ -101,10 +138,10 @@ export function readBytes(path: string): Buffer {
 }
 
 /** Waits (bounded) for a predicate, polling every 10 ms. */
-export async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+export async function waitFor(pred: () => boolean, ms: number, what: string, explain?: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}${explain ? `:\n${explain()}` : ""}`);
     await Bun.sleep(10);
   }
 }

@@ -1,19 +1,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, renameSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, tmp, uniqueName } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName } from "./helpers";
 import { encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 
 const dir = tmp();
 
-function spawnStage(args: string[], opts: { stdin?: string; stdout?: "pipe" | "ignore" } = {}) {
-  return Bun.spawn([...SHMIMG, ...args], {
-    stdin: opts.stdin ? Bun.file(opts.stdin) : "ignore",
-    stdout: opts.stdout ?? "ignore",
-    stderr: "pipe",
-    cwd: ROOT,
-  });
-}
+const spawnStage = spawnShmimg;
 
 function gen(count: number, size: string, format = "rgb24", seed = 1): Buffer {
   const r = shmimg(["gen", "--count", String(count), "--size", size, "--format", format, "--seed", String(seed)]);

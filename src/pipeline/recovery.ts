@@ -72,8 +72,13 @@ export function recover(p: Pipeline): RecoveryResult {
       if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {
         const pw = p.state(p.proc, i);
         const n = p.slotF64(p.raw, i, S.n);
-        if (stateOf(pw) === State.DONE && p.slotF64(p.proc, i, S.n) === n) {
-          // The worker committed and died before freeing the raw slot (I3 holds).
+        // The worker committed and died before freeing the raw slot (I3 holds):
+        // its result is still DONE, or the consumer has already delivered it and
+        // freed the processed slot. The consumer records delivered before it
+        // frees (I4) and pw was loaded first, so a FREE slot whose frame was
+        // delivered shows n < delivered here. Redoing such a frame would leave a
+        // stale DONE result that blocks slot i for good (I2).
+        if ((stateOf(pw) === State.DONE && p.slotF64(p.proc, i, S.n) === n) || n < p.delivered()) {
           if (p.casState(p.raw, i, w, State.FREE)) p.rawFreed.post();
           continue;
         }

@@ -17,10 +17,14 @@ import { newSlotFrame, type Pipeline } from "./pipeline";
 import type { Chain } from "../ops/chain";
 
 /**
- * Fault injection for the crash tests: a worker SIGKILLs itself after it has
- * claimed this seq and started its processed slot (the worst moment).
+ * Fault injection for the crash tests: a worker SIGKILLs itself at this seq,
+ * either after it has claimed the frame and started its processed slot
+ * (SHMIMG_FAULT_KILL_PHASE unset or "writing": the half-written result must be
+ * discarded and the frame redone) or after it has published the result but
+ * before freeing the raw slot ("published": the frame must not be redone).
  */
 const FAULT_KILL_AT_SEQ = Number(process.env.SHMIMG_FAULT_KILL_AT_SEQ ?? -1);
+const FAULT_KILL_PUBLISHED = process.env.SHMIMG_FAULT_KILL_PHASE === "published";
 
 export interface WorkOptions {
   timeoutS: number;
@@ -166,7 +170,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       throw e;
     }
     p.setState(proc, i, writing);
-    if (frame.seq === FAULT_KILL_AT_SEQ) process.kill(process.pid, "SIGKILL");
+    if (frame.seq === FAULT_KILL_AT_SEQ && !FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
     chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
     const outLen = payloadBytes(out.w, out.h, out.fmt);
     p.setSlotF64(proc, i, S.n, frame.n);
@@ -179,6 +183,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     // Publishes the result: pairs with the consumer's state load for slot n % K.
     p.setState(proc, i, State.DONE);
     p.done.post();
+    if (frame.seq === FAULT_KILL_AT_SEQ && FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
     // Frees the raw slot only now (I3): pairs with the producer's wait for FREE.
     p.setState(raw, i, State.FREE);
     p.rawFreed.post();
