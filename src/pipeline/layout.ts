@@ -62,7 +62,8 @@
  *     cursor), records n and the output byte offset only after the write
  *     succeeded, then frees the slot. Nothing is delivered twice or skipped.
  *  I5 A slot whose owner pid is dead (kill -9) is recovered under LOCK:
- *     raw CLAIMED(dead): processed DONE for the same n -> raw FREE (result kept),
+ *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
+ *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
  *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
  *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
  *  I6 Every number read from shared memory is bounds-checked before use
