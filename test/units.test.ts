@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { perWorkerText } from "../src/commands/shared";
 import { decodeHeader, encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 import { InvalidInput } from "../src/errors";
 import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/keys";
@@ -103,5 +104,14 @@ describe("exit codes", () => {
     expect(mostSevere([0, 4, 2, 3])).toBe(4);
     expect(mostSevere([141, 0])).toBe(141);
     expect(mostSevere([4, 130])).toBe(130);
+  });
+});
+
+describe("summary lines", () => {
+  test("per-worker frame counts: each count for up to 8 processes, else count and min/median/max", () => {
+    expect(perWorkerText({ "11": 5, "12": 7 })).toBe("[5 7]");
+    const many: Record<string, number> = {};
+    for (let i = 0; i < 20; i++) many[String(100 + i)] = (i * 7) % 20;
+    expect(perWorkerText(many)).toBe("[20 processes; frames min 0 median 10 max 19]");
   });
 });

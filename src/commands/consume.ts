@@ -10,7 +10,7 @@ import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg } from "./shared";
+import { closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg, perWorkerText } from "./shared";
 
 export const outputArgs = {
   output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
@@ -88,7 +88,7 @@ export default defineCommand({
       if (lat) lat.save(args["latency-out"]!);
       const eos = s.eos;
       log.info(
-        `consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s: ${report.framesPerS.toFixed(0)} frames/s, ${report.mbPerS.toFixed(1)} MB/s; last seq ${s.lastSeq}, ${s.gaps} seq gaps, ${report.dropped} dropped, ${report.redone} redone; workers [${Object.values(report.perWorker).join(" ")}]; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
+        `consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s: ${report.framesPerS.toFixed(0)} frames/s, ${report.mbPerS.toFixed(1)} MB/s; last seq ${s.lastSeq}, ${s.gaps} seq gaps, ${report.dropped} dropped, ${report.redone} redone; workers ${perWorkerText(report.perWorker)}; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
       );
       if (eos !== Eos.OK) {
         const why = EOS_NAMES[eos] ?? `eos ${eos}`;

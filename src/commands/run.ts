@@ -7,7 +7,7 @@ import { log, printError } from "../log";
 import { inputArgs, whenFull } from "./produce";
 import { outputArgs } from "./consume";
 import { geometryArgs } from "./init";
-import { jsonArg, num, timeoutArg, verboseArg } from "./shared";
+import { jsonArg, num, perWorkerText, timeoutArg, verboseArg } from "./shared";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -22,10 +22,9 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
 }
 
 export function summary(r: RunReport, op: string, workers: number): string {
-  const per = Object.values(r.perWorker).join(" ");
   const fps = r.framesOut / Math.max(r.wallS, 1e-9);
   return (
-    `run: ${r.framesIn} frames in, ${r.framesOut} out through "${op}" with ${workers} workers [${per}] in ${r.wallS.toFixed(3)} s: ` +
+    `run: ${r.framesIn} frames in, ${r.framesOut} out through "${op}" with ${workers} workers ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s: ` +
     `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${r.restarts} restarts; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
