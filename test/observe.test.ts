@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { objectsOf, ROOT, SHMIMG, shmimg, uniqueName, waitFor } from "./helpers";
+import { objectsOf, ROOT, SHMIMG, shmimg, spawnShmimg, uniqueName, waitFor } from "./helpers";
 
 describe("watching a pipeline", () => {
   test("stat shows geometry, live stages, slot owners and cursors of a pipeline started in other shells", async () => {
@@ -20,6 +20,22 @@ describe("watching a pipeline", () => {
     expect(text).toMatch(/slot +raw state/);
     worker.kill("SIGTERM");
     expect(await worker.exited).toBe(143);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  });
+
+  test("a worker that starts after another has finished does not take over its table entry (its counts stay readable)", async () => {
+    const name = uniqueName("late");
+    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "gray8", "--slots", "4"]).code).toBe(0);
+    const first = spawnShmimg(["work", "--name", name, "--op", "invert"]);
+    const consumer = spawnShmimg(["consume", "--name", name, "--output", "/dev/null"]);
+    expect(shmimg(["produce", "--name", name], { stdin: shmimg(["gen", "--count", "40", "--size", "16x16", "--format", "gray8"]).stdout }).code).toBe(0);
+    expect(await consumer.exited).toBe(0);
+    expect(await first.exited).toBe(0);
+    expect(shmimg(["work", "--name", name, "--op", "invert"]).code).toBe(0); // nothing left: registers and exits
+    const workers = JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString()).workers.map((w: any) => [w.pid, w.frames]);
+    expect(workers).toContainEqual([first.pid, 40]);
+    expect(workers.length).toBe(2);
     expect(shmimg(["clean", "--name", name]).code).toBe(0);
     expect(objectsOf(name)).toEqual([]);
   });

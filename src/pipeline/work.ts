@@ -38,19 +38,23 @@ export interface WorkStats {
   waitUs: number;
 }
 
-/** Registers in the worker table; returns the entry's byte offset. */
+/**
+ * Registers in the worker table; returns the entry's byte offset. Never-used
+ * entries are taken first: an entry left by a worker that finished keeps its
+ * final counters for `run`'s report and `stat` until all 32 have been used
+ * (a late worker taking it over would reset them before anyone read them).
+ */
 function register(p: Pipeline): number {
-  for (let j = 0; j < MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + j * LINE;
+  for (let j = 0; j < 2 * MAX_WORKERS; j++) {
+    const b = WORKERS_OFF + (j % MAX_WORKERS) * LINE;
     const pid = p.i32(b + W.pid);
-    // Free (0), left (-pid), or owned by a dead worker nobody has recovered yet.
-    // Free: never used (0), left by a worker that exited (-pid), owned by a dead
-    // worker, or reserved by a worker that died while filling it in.
+    // Free: never used (0); in the second pass also left by a worker that
+    // exited (-pid), owned by a dead worker nobody has recovered yet, or
+    // reserved by a worker that died while filling it in.
     const free =
       pid === 0 ||
-      (pid < 0 && pid > RESERVED_BASE) ||
-      (pid > 0 && !isAlive(pid, p.f64(b + W.start))) ||
-      (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid));
+      (j >= MAX_WORKERS &&
+        ((pid < 0 && pid > RESERVED_BASE) || (pid > 0 && !isAlive(pid, p.f64(b + W.start))) || (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid))));
     if (!free || !p.casI32(b + W.pid, pid, reservedBy(process.pid))) continue;
     // Fill the entry while it is reserved, then publish our pid: nobody reading
     // the table (stat, run's report, recovery) sees our pid with the previous
