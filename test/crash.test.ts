@@ -229,6 +229,29 @@ describe("consumer and producer crashes", () => {
   }, 60_000);
 });
 
+describe("sleepers", () => {
+  test("a worker SIGKILLed while asleep is taken out of the WORK sleepers count by the next recovery", async () => {
+    const name = uniqueName("sleeper");
+    expect(shmimg(["init", "--name", name, "--max-size", "8x8", "--max-format", "gray8", "--slots", "4"]).code).toBe(0);
+    const a = spawn(["work", "--name", name, "--op", "invert"]);
+    await waitFor(() => stat(name)?.events.work.sleepers === 1, 10_000, "worker A asleep");
+    a.kill("SIGKILL");
+    await a.exited;
+    expect(stat(name).events.work.sleepers).toBe(1); // A is still counted
+    const b = spawn(["work", "--name", name, "--op", "invert"]);
+    await waitFor(() => stat(name)?.workers.some((w: any) => w.pid === b.pid) && !stat(name).workers.some((w: any) => w.pid === a.pid && w.alive), 10_000, "worker B registered");
+    await Bun.sleep(500); // B has ticked (every 100 ms) and recovered A's entry
+    // With A still counted the count would be 2 while B sleeps (1 in B's brief wake-ups).
+    const samples: number[] = [];
+    for (let k = 0; k < 5; k++, await Bun.sleep(50)) samples.push(stat(name).events.work.sleepers);
+    expect(Math.max(...samples)).toBeLessThanOrEqual(1);
+    b.kill("SIGTERM");
+    expect(await b.exited).toBe(143);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 30_000);
+});
+
 describe("stale and foreign objects", () => {
   test("objects left by a SIGKILLed run are recycled by the next run of that name and listed by clean --stale", async () => {
     const name = uniqueName("stale");

@@ -45,6 +45,8 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number }
       r === -11 ? `pipeline "${p.name}" already has a live consumer (pid ${p.i32(C.pid)}); only one consumer may read a pipeline` : `semop(semid=${p.semid}, CONSUMERS +1 SEM_UNDO) failed: ${errnoName(r)}`,
       Exit.INVALID,
     );
+  // Only the consumer sleeps on DONE: a count left by a consumer killed asleep goes.
+  p.done.resetSleepers();
   const resumed = p.i32(C.pid) !== 0;
   p.setF64(C.start, selfStartTime());
   p.setI32(C.pid, process.pid);

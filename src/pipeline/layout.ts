@@ -13,7 +13,7 @@
  *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
- *  | 576  worker table: 32 entries x 64 B (each written by its worker only)    |
+ *  | 576  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
  *  | 2624 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
@@ -182,6 +182,7 @@ export function reservedBy(pid: number): number {
 
 export const W = {
   pid: 0, // i32, see RESERVED_BASE
+  sleeping: 4, // i32 1 while this worker is counted in the WORK event's sleepers (recovery undoes it for a dead worker)
   start: 8, // f64 start time for pid-reuse checks
   frames: 16, // f64 frames committed
   busyUs: 24, // f64 time inside op kernels

@@ -39,13 +39,20 @@ function producerDead(p: Pipeline): boolean {
   return pid !== 0 && p.i32(P.eos) === Eos.NONE && !isAlive(pid, p.f64(P.start));
 }
 
-/** True if some slot or the producer has a dead owner (no lock, no writes). */
+/** A worker-table entry counted in the WORK sleepers whose worker is dead. */
+function deadSleeper(p: Pipeline, b: number): boolean {
+  const pid = p.i32(b + W.pid);
+  return pid > 0 && p.i32(b + W.sleeping) === 1 && !isAlive(pid, p.f64(b + W.start));
+}
+
+/** True if some slot, the producer or a sleeping worker has a dead owner (no lock, no writes). */
 export function anyDead(p: Pipeline): boolean {
   for (let i = 0; i < p.K; i++) {
     const w = p.state(p.raw, i);
     const s = stateOf(w);
     if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
+  for (let j = 0; j < MAX_WORKERS; j++) if (deadSleeper(p, WORKERS_OFF + j * LINE)) return true;
   return producerDead(p);
 }
 
@@ -116,11 +123,12 @@ export function recover(p: Pipeline): RecoveryResult {
       p.casI32(P.eos, Eos.NONE, Eos.PRODUCER_DIED);
       res.producerDied = true;
     }
-    // Worker table: mark dead workers' entries free for reuse (pid negated keeps stats visible).
+    // Worker table: mark dead workers' entries free for reuse (pid negated keeps
+    // stats visible) and take a worker killed asleep out of the WORK sleepers.
     for (let j = 0; j < MAX_WORKERS; j++) {
       const b = WORKERS_OFF + j * LINE;
       const pid = p.i32(b + W.pid);
-      if (pid > 0 && !isAlive(pid, p.f64(b + W.start))) p.casI32(b + W.pid, pid, -pid);
+      if (pid > 0 && !isAlive(pid, p.f64(b + W.start)) && p.casI32(b + W.pid, pid, -pid)) p.work.releaseSleeper(b + W.sleeping);
     }
   } finally {
     unlock(p.semid);

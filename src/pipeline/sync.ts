@@ -45,6 +45,29 @@ export class Event {
     this.genAddr = seg.addr + offset + EV_GEN;
   }
 
+  /** Leaves the sleepers count (m: mark index or negative). */
+  private awake(m: number): void {
+    const i32 = this.seg.i32;
+    if (m < 0) Atomics.sub(i32, this.sleepers, 1);
+    // If recovery took us out already (it saw us dead: cannot happen while we
+    // run, but be exact), do not take ourselves out twice.
+    else if (Atomics.compareExchange(i32, m, 1, 0) === 1) Atomics.sub(i32, this.sleepers, 1);
+  }
+
+  /**
+   * Takes a dead process out of the sleepers count if its mark says it was
+   * counted (the caller has made sure the process is dead and that nobody
+   * else handles the same mark, e.g. by a CAS on its table entry).
+   */
+  releaseSleeper(mark: number): void {
+    if (Atomics.compareExchange(this.seg.i32, mark >> 2, 1, 0) === 1) Atomics.sub(this.seg.i32, this.sleepers, 1);
+  }
+
+  /** Sets the sleepers count to 0: only for a role that has a single member that just joined. */
+  resetSleepers(): void {
+    Atomics.store(this.seg.i32, this.sleepers, 0);
+  }
+
   /** Publishes "something changed"; call after the state store it announces. */
   post(): void {
     Atomics.add(this.seg.i32, this.gen, 1);
@@ -57,8 +80,11 @@ export class Event {
   /**
    * Returns when cond() is true. Calls tick() at least every tickMs while
    * waiting (it may throw to give up); checks signals on every wake-up.
+   * mark: byte offset of an i32 in the same segment set to 1 while this
+   * process is counted in `sleepers`, so that recovery can take a SIGKILLed
+   * sleeper out of the count (releaseSleeper); -1 for none.
    */
-  waitFor(cond: () => boolean, tick: () => void, tickMs = 100): void {
+  waitFor(cond: () => boolean, tick: () => void, tickMs = 100, mark = -1): void {
     for (let i = 0; i < SPINS; i++) if (cond()) return;
     for (let i = 0; i < YIELDS; i++) {
       libc.sched_yield();
@@ -66,16 +92,20 @@ export class Event {
     }
     let last = shim.shim_now_us();
     const i32 = this.seg.i32;
+    const m = mark >> 2;
     for (;;) {
       const g = Atomics.load(i32, this.gen);
+      // Counted, then marked; unmarked, then uncounted: a process killed in
+      // between leaves the count one too high (a spare wake-up), never too low.
       Atomics.add(i32, this.sleepers, 1);
+      if (mark >= 0) Atomics.store(i32, m, 1);
       if (cond()) {
-        Atomics.sub(i32, this.sleepers, 1);
+        this.awake(m);
         return;
       }
       this.sleeps++;
       shim.shim_futex_wait(this.genAddr, g, tickMs * 1000);
-      Atomics.sub(i32, this.sleepers, 1);
+      this.awake(m);
       checkSignals();
       if (cond()) return;
       const now = shim.shim_now_us();

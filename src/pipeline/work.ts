@@ -56,6 +56,7 @@ function register(p: Pipeline): number {
       (j >= MAX_WORKERS &&
         ((pid < 0 && pid > RESERVED_BASE) || (pid > 0 && !isAlive(pid, p.f64(b + W.start))) || (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid))));
     if (!free || !p.casI32(b + W.pid, pid, reservedBy(process.pid))) continue;
+    p.work.releaseSleeper(b + W.sleeping); // a previous owner killed asleep
     // Fill the entry while it is reserved, then publish our pid: nobody reading
     // the table (stat, run's report, recovery) sees our pid with the previous
     // owner's counters or start time.
@@ -135,7 +136,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     if (pick < 0) {
       if (finished()) break;
       const w0 = shim.shim_now_us();
-      p.work.waitFor(ready, tick);
+      p.work.waitFor(ready, tick, 100, entry + W.sleeping);
       waitUs += shim.shim_now_us() - w0;
       p.setF64(entry + W.waitUs, waitUs);
       continue;
