@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Chain, parseChain } from "../src/ops/chain";
 import { NATIVE_HEADER, decodeHeader } from "../src/formats/native";
-import { payloadBytes } from "../src/frame/format";
+import { payloadBytes, type Geometry } from "../src/frame/format";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -64,6 +64,20 @@ export async function killStragglers(): Promise<number> {
   for (const p of left) p.kill("SIGKILL");
   await Promise.all(left.map((p) => p.exited));
   return left.length;
+}
+
+/** Applies a chain op by op through fresh exact-size buffers (no Chain, no slots): an independent path. */
+export function applyOpByOp(spec: string, g: Geometry, input: Uint8Array): [Uint8Array, Geometry] {
+  let cur = input;
+  let cg = g;
+  for (const op of parseChain(spec)) {
+    const og = op.out(cg);
+    const next = new Uint8Array(payloadBytes(og.w, og.h, og.fmt));
+    op.apply(cur, cg, next, og);
+    cur = next;
+    cg = og;
+  }
+  return [cur, cg];
 }
 
 /** Runs a shell line (for pipes between tools). */

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Format, payloadBytes } from "../src/frame/format";
-import { parseChain } from "../src/ops/chain";
+import { applyOpByOp } from "./helpers";
 
 const CI = process.env.CI === "true";
 const FFMPEG = Bun.which("ffmpeg");
@@ -95,16 +95,7 @@ function ffmpegMany(pix: string, w: number, h: number, vfs: string[], input: Uin
 
 /** Runs a one-op (or multi-op) spec with the library; returns the output payload and geometry. */
 function mine(spec: string, w: number, h: number, fmt: Format, input: Uint8Array): [Uint8Array, { w: number; h: number }] {
-  let cur = input;
-  let g = { w, h, fmt };
-  for (const op of parseChain(spec)) {
-    const og = op.out(g);
-    const out = new Uint8Array(payloadBytes(og.w, og.h, og.fmt));
-    op.apply(cur, g, out, og);
-    cur = out;
-    g = og;
-  }
-  return [cur, g];
+  return applyOpByOp(spec, { w, h, fmt }, input);
 }
 
 /** Compares bytes and, on mismatch, reports the first differing offset (toEqual on big arrays is unreadable). */

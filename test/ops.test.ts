@@ -7,6 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { InvalidInput } from "../src/errors";
 import { Format, payloadBytes, type Geometry } from "../src/frame/format";
 import { Chain, parseChain } from "../src/ops/chain";
+import { applyOpByOp } from "./helpers";
 import { OP_DOCS, renderOpsTable } from "../src/ops/docs";
 import { OP_DEFS } from "../src/ops/registry";
 import type { Op } from "../src/ops/types";
@@ -662,16 +663,8 @@ function chainRun(c: Chain, g: Geometry, f: Uint8Array): [number[], Geometry] {
 
 /** The same ops applied one at a time through fresh exact-size buffers. */
 function oneByOne(spec: string, g: Geometry, f: Uint8Array): [number[], Geometry] {
-  let cur = f;
-  let cg = g;
-  for (const op of parseChain(spec)) {
-    const og = op.out(cg);
-    const next = new Uint8Array(payloadBytes(og.w, og.h, og.fmt));
-    op.apply(cur, cg, next, og);
-    cur = next;
-    cg = og;
-  }
-  return [Array.from(cur), cg];
+  const [out, og] = applyOpByOp(spec, g, f);
+  return [Array.from(out), og];
 }
 
 describe("Chain", () => {
