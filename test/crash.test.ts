@@ -240,8 +240,13 @@ describe("sleepers", () => {
     expect(stat(name).events.work.sleepers).toBe(1); // A is still counted
     const b = spawn(["work", "--name", name, "--op", "invert"]);
     await waitFor(() => stat(name)?.workers.some((w: any) => w.pid === b.pid) && !stat(name).workers.some((w: any) => w.pid === a.pid && w.alive), 10_000, "worker B registered");
-    await Bun.sleep(500); // B has ticked (every 100 ms) and recovered A's entry
-    // With A still counted the count would be 2 while B sleeps (1 in B's brief wake-ups).
+    // B ticks every 100 ms while it waits, finds A dead and marked, takes it out.
+    const settled = () => {
+      const s = stat(name);
+      return s?.workers.some((w: any) => w.pid === b.pid && w.asleep) && !s.workers.some((w: any) => w.pid === a.pid && w.asleep) && s.events.work.sleepers === 1;
+    };
+    await waitFor(settled, 10_000, "B asleep, A taken out of the count");
+    // With A still counted the count would be 2 while B sleeps (1 only in B's brief wake-ups).
     const samples: number[] = [];
     for (let k = 0; k < 5; k++, await Bun.sleep(50)) samples.push(stat(name).events.work.sleepers);
     expect(Math.max(...samples)).toBeLessThanOrEqual(1);

@@ -53,6 +53,8 @@ export function snapshot(p: Pipeline) {
       frames: p.f64(b + W.frames),
       busyS: p.f64(b + W.busyUs) / 1e6,
       waitS: p.f64(b + W.waitUs) / 1e6,
+      /** Counted in the WORK sleepers (a dead worker still marked is taken out by the next recovery). */
+      asleep: p.i32(b + W.sleeping) === 1,
     });
   }
   const rawStat = shmStat(p.raw.shmid);
@@ -92,7 +94,7 @@ export function renderSnapshot(s: Snapshot): string {
     `recovery: redone ${s.recovery.redone}, dead owners found ${s.recovery.deadOwnersFound}, abort ${s.recovery.abort}${s.recovery.abortSeq !== null ? ` (seq ${s.recovery.abortSeq})` : ""}`,
     `sleepers: producer ${s.events.rawFreed.sleepers}, workers ${s.events.work.sleepers}, consumer ${s.events.done.sleepers}`,
     "workers:",
-    ...s.workers.map((w) => `  pid ${w.pid} ${w.alive ? "alive" : "gone "}  frames ${w.frames}  busy ${w.busyS.toFixed(3)} s  waiting ${w.waitS.toFixed(3)} s`),
+    ...s.workers.map((w) => `  pid ${w.pid} ${w.alive ? "alive" : "gone "}  frames ${w.frames}  busy ${w.busyS.toFixed(3)} s  waiting ${w.waitS.toFixed(3)} s${w.asleep ? "  asleep" : ""}`),
     "slot  raw state (owner)      processed (owner)    n raw/proc seq   attempts",
     ...s.slotStates.map(
       (x) =>
