@@ -257,6 +257,16 @@ describe("sleepers", () => {
   }, 30_000);
 });
 
+/**
+ * Every stage of pipeline `name` has detached and exited (live-stage counts
+ * drop at exit, SEM_UNDO; the creating producer is gone): only then is it stale. A stage that has detached
+ * may still be exiting, and then the pipeline is rightly not stale yet.
+ */
+function stagesGone(name: string): boolean {
+  const s = stat(name);
+  return s !== undefined && s.attached === 0 && s.live.producers + s.live.workers + s.live.consumers === 0 && !s.producer.alive;
+}
+
 describe("stale and foreign objects", () => {
   test("objects left by a SIGKILLed run are recycled by the next run of that name and listed by clean --stale", async () => {
     const name = uniqueName("stale");
@@ -266,8 +276,8 @@ describe("stale and foreign objects", () => {
     await waitFor(() => objectsOf(name).length === 3 && stat(name)?.producer.published === 3, 10_000, "pipeline to exist");
     run.kill("SIGKILL");
     await run.exited;
-    // Its stages get SIGTERM from the kernel (PDEATHSIG) and detach; the objects stay.
-    await waitFor(() => (stat(name)?.attached ?? 1) === 0, 10_000, "stages to detach");
+    // Its stages get SIGTERM from the kernel (PDEATHSIG), detach and exit; the objects stay.
+    await waitFor(() => stagesGone(name), 10_000, "stages to detach and exit");
     expect(objectsOf(name).length).toBe(3);
     const again = shmimg(["run", "--name", name, "--op", "invert"], { stdin: shmimg(["gen", "--count", "2", "--size", "8x8"]).stdout });
     expect(again.stderr).toContain(`recycled stale pipeline "${name}"`);
@@ -282,7 +292,7 @@ describe("stale and foreign objects", () => {
     await waitFor(() => stat(name)?.producer.published === 1, 10_000, "pipeline to exist");
     run2.kill("SIGKILL");
     await run2.exited;
-    await waitFor(() => (stat(name)?.attached ?? 1) === 0, 10_000, "stages to detach");
+    await waitFor(() => stagesGone(name), 10_000, "stages to detach and exit");
     const clean = shmimg(["clean", "--stale"]);
     expect(clean.stderr).toContain(`stale pipeline "${name}"`);
     expect(objectsOf(name)).toEqual([]);
