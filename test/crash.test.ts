@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toArrayBuffer } from "bun:ffi";
-import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor, BUN } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor, waitForLine, BUN } from "./helpers";
 import { stagesOf } from "./procs";
 import { keysFor } from "../src/pipeline/keys";
 import { libc } from "../src/native/libc";
@@ -109,22 +109,17 @@ describe("worker crashes", () => {
     const w1 = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "50" } });
     expect(await w1.exited).not.toBe(0);
     await waitFor(() => (stat(name)?.live.workers ?? 1) === 0, 5000, "no live worker");
-    const cText = readStderrSoFar(consumer);
+    // The consumer notices on its next wait tick (100 ms); only then start a worker.
+    expect(await waitForLine(consumer.stderr, /no worker is alive/, 10_000)).toContain("no worker is alive");
     const w2 = spawn(["work", "--name", name, "--op", "invert"]);
     expect(await consumer.exited).toBe(0);
     expect(await producer.exited).toBe(0);
     expect(await w2.exited).toBe(0);
-    expect(await cText).toContain("no worker is alive");
     expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
     expect(shmimg(["clean", "--name", name]).code).toBe(0);
     expect(objectsOf(name)).toEqual([]);
   }, 60_000);
 });
-
-/** Collects a process's stderr until it exits. */
-async function readStderrSoFar(p: { stderr: ReadableStream<Uint8Array> }): Promise<string> {
-  return new Response(p.stderr).text();
-}
 
 describe("consumer and producer crashes", () => {
   test("a consumer killed mid-stream and started again with the same --output resumes; the file is byte-identical", async () => {

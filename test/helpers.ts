@@ -80,6 +80,24 @@ export function applyOpByOp(spec: string, g: Geometry, input: Uint8Array): [Uint
   return [cur, cg];
 }
 
+/** Resolves after `ms` or when a stderr line matches (null = just wait ms while draining). */
+export async function waitForLine(stream: ReadableStream<Uint8Array>, re: RegExp | null, ms: number): Promise<string> {
+  const reader = stream.getReader();
+  let text = "";
+  const deadline = Date.now() + ms;
+  try {
+    while (Date.now() < deadline) {
+      const r = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
+      if (!r || r.done) break;
+      text += new TextDecoder().decode(r.value);
+      if (re && re.test(text)) break;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text;
+}
+
 /** Runs a shell line (for pipes between tools). */
 export function sh(line: string, timeoutMs = 110_000): Result {
   const r = Bun.spawnSync(["bash", "-o", "pipefail", "-c", line], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: timeoutMs });

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, renameSync, copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitForLine } from "./helpers";
 import { encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 
 const dir = tmp();
@@ -72,23 +72,6 @@ describe("separate-shell mode", () => {
   });
 });
 
-/** Resolves after `ms` or when a stderr line matches (null = just wait ms while draining). */
-async function waitForLine(stream: ReadableStream<Uint8Array>, re: RegExp | null, ms: number): Promise<string> {
-  const reader = stream.getReader();
-  let text = "";
-  const deadline = Date.now() + ms;
-  try {
-    while (Date.now() < deadline) {
-      const r = await Promise.race([reader.read(), Bun.sleep(deadline - Date.now()).then(() => null)]);
-      if (!r || r.done) break;
-      text += new TextDecoder().decode(r.value);
-      if (re && re.test(text)) break;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text;
-}
 
 describe("backpressure", () => {
   test("a slow consumer makes the producer wait; nothing is lost and the summary reports the blocked time", async () => {
