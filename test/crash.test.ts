@@ -29,6 +29,32 @@ function stat(name: string): any {
   return r.code === 0 ? JSON.parse(r.stdout.toString()) : undefined;
 }
 
+/** A pipeline made by init (16x16 rgb24, 4 slots) and 100 frames to feed it, for separate-shell crash tests. */
+function initSmall(tag: string) {
+  const name = uniqueName(tag);
+  const input = join(dir, `${tag}.in`);
+  const output = join(dir, `${tag}.out`);
+  const data = genFile(input, 100, "16x16");
+  expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
+  return { name, input, output, data };
+}
+
+/** Starts its consumer (to the output file) and producer (from the input file). */
+function startEnds(run: ReturnType<typeof initSmall>) {
+  return { consumer: spawn(["consume", "--name", run.name, "--output", run.output]), producer: spawn(["produce", "--name", run.name], { stdin: run.input }) };
+}
+
+/** Every stage ends with 0, `redone` frames were redone, the output is the inverted input, and clean leaves nothing. */
+async function expectCompleted(run: ReturnType<typeof initSmall>, ends: ReturnType<typeof startEnds>, worker: ReturnType<typeof spawn>, redone: number) {
+  expect(await ends.consumer.exited).toBe(0);
+  expect(await ends.producer.exited).toBe(0);
+  expect(await worker.exited).toBe(0);
+  expect(stat(run.name).recovery.redone).toBe(redone);
+  expect(Buffer.compare(readFileSync(run.output), applyInProcess(run.data, "invert"))).toBe(0);
+  expect(shmimg(["clean", "--name", run.name]).code).toBe(0);
+  expect(objectsOf(run.name)).toEqual([]);
+}
+
 describe("worker crashes", () => {
   test("chaos: 20+ SIGKILLs of random workers during a 20,000+-frame run lose, duplicate and reorder nothing", async () => {
     // Frames are fed through a pipe in chunks until at least 20,000 frames went in
@@ -173,54 +199,31 @@ describe("consumer and producer crashes", () => {
   }, 60_000);
 
   test("a process killed while holding the recovery lock does not wedge the pipeline (SEM_UNDO)", async () => {
-    const name = uniqueName("lock");
-    const input = join(dir, "lock.in");
-    const output = join(dir, "lock.out");
-    const data = genFile(input, 100, "16x16");
-    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
-    const holder = Bun.spawn([BUN, join(ROOT, "test/fixtures/hold-lock.ts"), name], { stdout: "pipe", stderr: "inherit" });
+    const run = initSmall("lock");
+    const holder = Bun.spawn([BUN, join(ROOT, "test/fixtures/hold-lock.ts"), run.name], { stdout: "pipe", stderr: "inherit" });
     const reader = holder.stdout.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("locked");
     holder.kill("SIGKILL");
     await holder.exited;
     // Recovery needs the lock: a worker dies holding frame 10, another must redo it.
-    const consumer = spawn(["consume", "--name", name, "--output", output]);
-    const producer = spawn(["produce", "--name", name], { stdin: input });
-    const dying = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10" } });
+    const ends = startEnds(run);
+    const dying = spawn(["work", "--name", run.name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10" } });
     await dying.exited;
-    const w = spawn(["work", "--name", name, "--op", "invert"]);
-    expect(await consumer.exited).toBe(0);
-    expect(await producer.exited).toBe(0);
-    expect(await w.exited).toBe(0);
-    expect(stat(name).recovery.redone).toBe(1);
-    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
-    expect(shmimg(["clean", "--name", name]).code).toBe(0);
-    expect(objectsOf(name)).toEqual([]);
+    await expectCompleted(run, ends, spawn(["work", "--name", run.name, "--op", "invert"]), 1);
   }, 60_000);
 
   test("a worker killed after publishing its result but before freeing the raw frame: the frame is delivered once and not redone", async () => {
     // The consumer delivers frame 10 and frees its processed slot before any
     // stage notices the dead owner; recovery must then free the raw slot, not
     // hand the frame out again (a second result would block that slot for good).
-    const name = uniqueName("published");
-    const input = join(dir, "published.in");
-    const output = join(dir, "published.out");
-    const data = genFile(input, 100, "16x16");
-    expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "rgb24", "--slots", "4"]).code).toBe(0);
-    const consumer = spawn(["consume", "--name", name, "--output", output]);
-    const producer = spawn(["produce", "--name", name], { stdin: input });
-    const dying = spawn(["work", "--name", name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10", SHMIMG_FAULT_KILL_PHASE: "published" } });
+    const run = initSmall("published");
+    const ends = startEnds(run);
+    const dying = spawn(["work", "--name", run.name, "--op", "invert"], { env: { SHMIMG_FAULT_KILL_AT_SEQ: "10", SHMIMG_FAULT_KILL_PHASE: "published" } });
     expect(await dying.exited).not.toBe(0);
-    await waitFor(() => stat(name)?.consumer.delivered === 11, 10_000, "frame 10 delivered");
-    const w = spawn(["work", "--name", name, "--op", "invert"]);
-    await waitFor(() => stat(name)?.consumer.delivered === 100, 20_000, "all 100 frames delivered", () => shmimg(["stat", "--name", name]).stdout.toString());
-    expect(await consumer.exited).toBe(0);
-    expect(await producer.exited).toBe(0);
-    expect(await w.exited).toBe(0);
-    expect(stat(name).recovery.redone).toBe(0);
-    expect(Buffer.compare(readFileSync(output), applyInProcess(data, "invert"))).toBe(0);
-    expect(shmimg(["clean", "--name", name]).code).toBe(0);
-    expect(objectsOf(name)).toEqual([]);
+    await waitFor(() => stat(run.name)?.consumer.delivered === 11, 10_000, "frame 10 delivered");
+    const w = spawn(["work", "--name", run.name, "--op", "invert"]);
+    await waitFor(() => stat(run.name)?.consumer.delivered === 100, 20_000, "all 100 frames delivered", () => shmimg(["stat", "--name", run.name]).stdout.toString());
+    await expectCompleted(run, ends, w, 0);
   }, 60_000);
 });
 

@@ -39,10 +39,15 @@ function producerDead(p: Pipeline): boolean {
   return pid !== 0 && p.i32(P.eos) === Eos.NONE && !isAlive(pid, p.f64(P.start));
 }
 
+/** The worker-table entry at byte offset b names a worker (pid > 0) that is dead. */
+export function workerEntryDead(p: Pipeline, b: number): boolean {
+  const pid = p.i32(b + W.pid);
+  return pid > 0 && !isAlive(pid, p.f64(b + W.start));
+}
+
 /** A worker-table entry counted in the WORK sleepers whose worker is dead. */
 function deadSleeper(p: Pipeline, b: number): boolean {
-  const pid = p.i32(b + W.pid);
-  return pid > 0 && p.i32(b + W.sleeping) === 1 && !isAlive(pid, p.f64(b + W.start));
+  return p.i32(b + W.sleeping) === 1 && workerEntryDead(p, b);
 }
 
 /** True if some slot, the producer or a sleeping worker has a dead owner (no lock, no writes). */
@@ -128,7 +133,7 @@ export function recover(p: Pipeline): RecoveryResult {
     for (let j = 0; j < MAX_WORKERS; j++) {
       const b = WORKERS_OFF + j * LINE;
       const pid = p.i32(b + W.pid);
-      if (pid > 0 && !isAlive(pid, p.f64(b + W.start)) && p.casI32(b + W.pid, pid, -pid)) p.work.releaseSleeper(b + W.sleeping);
+      if (workerEntryDead(p, b) && p.casI32(b + W.pid, pid, -pid)) p.work.releaseSleeper(b + W.sleeping);
     }
   } finally {
     unlock(p.semid);

@@ -2,7 +2,7 @@
  * A point-in-time view of a pipeline for `shmimg stat`: header, cursors,
  * every slot's state and owner, stages (alive or dead), counters.
  */
-import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort } from "./layout";
+import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "./layout";
 import { liveCount } from "./sems";
 import { isAlive } from "./proc";
 import { hexKey } from "./keys";
@@ -20,6 +20,11 @@ export interface SlotView {
   procN: number;
   seq: number;
   attempts: number;
+}
+
+/** The sleepers count of the event line at byte offset ev. */
+function sleepersAt(p: Pipeline, ev: number): number {
+  return Atomics.load(p.raw.i32, (ev + EV_SLEEPERS) >> 2);
 }
 
 export function snapshot(p: Pipeline) {
@@ -76,7 +81,7 @@ export function snapshot(p: Pipeline) {
     producer: { pid: producerPid, alive: producerPid > 0 && isAlive(producerPid, p.f64(P.start)), published: p.f64(P.head), lastSeq: p.f64(P.lastSeq), dropped: p.f64(P.dropped), blockedS: p.f64(P.blockedUs) / 1e6, eos: EOS_NAMES[p.i32(P.eos)] ?? String(p.i32(P.eos)), ended: p.i32(P.eos) !== Eos.NONE },
     consumer: { pid: consumerPid, alive: consumerPid > 0 && isAlive(consumerPid, p.f64(C.start)), delivered: d.delivered, outputOffset: d.offset, lastSeq: d.lastSeq, waitedS: p.f64(C.blockedUs) / 1e6, resumes: p.i32(C.resumes), recordGen: p.i32(D.gen) },
     recovery: { redone: p.f64(R.redone), deadOwnersFound: p.f64(R.recoveries), abort: ["none", "poisoned frame", "stopped by supervisor", "op failed"][p.i32(R.abort)] ?? String(p.i32(R.abort)), abortSeq: p.i32(R.abort) === Abort.NONE ? null : p.f64(R.abortSeqF), runPid: p.i32(R.runPid) },
-    events: { rawFreed: { sleepers: Atomics.load(p.raw.i32, (0x100 + 4) >> 2) }, work: { sleepers: Atomics.load(p.raw.i32, (0x140 + 4) >> 2) }, done: { sleepers: Atomics.load(p.raw.i32, (0x180 + 4) >> 2) } },
+    events: { rawFreed: { sleepers: sleepersAt(p, EV_RAW_FREED) }, work: { sleepers: sleepersAt(p, EV_WORK) }, done: { sleepers: sleepersAt(p, EV_DONE) } },
     workers,
     slotStates: slots,
   };

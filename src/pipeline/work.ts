@@ -11,6 +11,7 @@ import { checkSignals } from "../signals";
 import { formatName, payloadBytes } from "../frame/format";
 import { Abort, Eos, LINE, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
 import { joinRole, leaveRole } from "./sems";
+import { workerEntryDead } from "./recovery";
 import { checkAbort, Peers } from "./peers";
 import { isAlive, selfStartTime } from "./proc";
 import { newSlotFrame, type Pipeline } from "./pipeline";
@@ -54,7 +55,7 @@ function register(p: Pipeline): number {
     const free =
       pid === 0 ||
       (j >= MAX_WORKERS &&
-        ((pid < 0 && pid > RESERVED_BASE) || (pid > 0 && !isAlive(pid, p.f64(b + W.start))) || (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid))));
+        ((pid < 0 && pid > RESERVED_BASE) || workerEntryDead(p, b) || (pid <= RESERVED_BASE && !isAlive(RESERVED_BASE - pid))));
     if (!free || !p.casI32(b + W.pid, pid, reservedBy(process.pid))) continue;
     p.work.releaseSleeper(b + W.sleeping); // a previous owner killed asleep
     // Fill the entry while it is reserved, then publish our pid: nobody reading
