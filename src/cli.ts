@@ -9,7 +9,7 @@ import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 import { commands, exampleOf } from "./commands/index";
 import { ShmimgError, Exit } from "./errors";
 import { printError } from "./log";
-import { EXIT_CODES } from "./commands/shared";
+import { EXIT_CODES } from "./commands/args";
 import pkg from "../package.json" with { type: "json" };
 
 const main = defineCommand({

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { toArrayBuffer } from "bun:ffi";
 import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor, waitForLine, BUN } from "./helpers";
 import { stagesOf } from "./procs";
-import { keysFor } from "../src/pipeline/keys";
+import { keysFor } from "../src/pipeline/ipc/keys";
 import { libc } from "../src/native/libc";
 import { shim } from "../src/native/shim";
 

@@ -125,7 +125,7 @@ export function removeIpcObjects(lines: string[]): void {
 
 /** Objects whose key belongs to pipeline `name` (keysFor). */
 export function objectsOf(name: string): string[] {
-  const { keysFor } = require("../src/pipeline/keys") as typeof import("../src/pipeline/keys");
+  const { keysFor } = require("../src/pipeline/ipc/keys") as typeof import("../src/pipeline/ipc/keys");
   const k = keysFor(name, process.getuid!());
   const hex = [k.raw, k.processed, k.sems].map((x) => "0x" + (x >>> 0).toString(16).padStart(8, "0"));
   return ourIpcObjects().filter((l) => hex.some((h) => l.trim().startsWith(h)));

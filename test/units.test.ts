@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { perWorkerText } from "../src/commands/shared";
+import { perWorkerText } from "../src/commands/summary";
 import { decodeHeader, encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 import { InvalidInput } from "../src/errors";
-import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/keys";
+import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/ipc/keys";
 import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R } from "../src/pipeline/layout";
 import { payloadBytes, parseSize } from "../src/frame/format";
 import { mostSevere } from "../src/errors";

@@ -38,13 +38,13 @@ import { waitReadable, waitWritable } from "../io/ready";
 import { OutputClosed } from "../io/output";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../errors";
 import { Chain, parseChain } from "../ops/chain";
-import { autoSlots } from "../pipeline/pipeline";
+import { autoSlots } from "../pipeline/ring/pipeline";
 import { isFormat, MAX_DIMENSION, parseFormat, parseSize, payloadBytes, type Format } from "../frame/format";
 import { frameOffset, makePattern } from "../frame/gen";
 import { encodeHeaderAt, NATIVE_HEADER, NATIVE_MAGIC, NATIVE_VERSION } from "../formats/native";
 import type { FrameInfo } from "../formats/types";
 import { LatencyLog } from "./latency";
-import { num } from "../commands/shared";
+import { num } from "../commands/args";
 
 /** Reads of a frame remainder at least this big go exactly to the frame's end. */
 const BIG = 256 * 1024;

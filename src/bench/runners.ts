@@ -18,9 +18,9 @@
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { selfCommand } from "../pipeline/spawn";
-import { cleanByName } from "../pipeline/lifecycle";
-import type { RunReport } from "../pipeline/supervisor";
+import { selfCommand } from "../pipeline/stages/spawn";
+import { cleanByName } from "../pipeline/ring/lifecycle";
+import type { RunReport } from "../pipeline/stages/supervisor";
 import { readStageLog, STAGE_LOG_ENV, statusBytes, type StageRecord } from "./stage-log";
 import { closeQuietly, makePipe } from "./sys";
 import { loadDeliveries, type Deliveries } from "./latency";

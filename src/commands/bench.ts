@@ -6,7 +6,7 @@ import { InvalidInput } from "../errors";
 import { runBench } from "../bench/scenarios";
 import { renderTable } from "../bench/report";
 import { pipeMaxSize } from "../bench/sys";
-import { num } from "./shared";
+import { num } from "./args";
 
 const SCENARIOS = ["S1", "S2", "S3", "S4", "MEM"];
 

@@ -1,10 +1,10 @@
 import { defineCommand } from "citty";
 import { ShmimgError, Exit } from "../errors";
-import { cleanByName } from "../pipeline/lifecycle";
-import { isStale, listOurPipelines, removeObjects } from "../pipeline/objects";
-import { hexKey } from "../pipeline/keys";
+import { cleanByName } from "../pipeline/ring/lifecycle";
+import { isStale, listOurPipelines, removeObjects } from "../pipeline/ipc/objects";
+import { hexKey } from "../pipeline/ipc/keys";
 import { log } from "../log";
-import { nameArg, verboseArg } from "./shared";
+import { nameArg, verboseArg } from "./args";
 
 export const example = "shmimg clean --name cam    shmimg clean --stale";
 

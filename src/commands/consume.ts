@@ -1,21 +1,18 @@
 import { defineCommand } from "citty";
 import { makeSink } from "../formats";
 import { Output } from "../io/output";
-import { openPipeline } from "../pipeline/pipeline";
-import { consume, joinConsumer, leaveConsumer } from "../pipeline/consume";
+import { openPipeline } from "../pipeline/ring/pipeline";
+import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
 import { Eos, EOS_NAMES, P } from "../pipeline/layout";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
-import { snapshot } from "../pipeline/snapshot";
+import { snapshot } from "../pipeline/ring/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { closeFd, nameArg, num, openOutput, sharedGroupArg, timeoutArg, verboseArg, jsonArg, perWorkerText } from "./shared";
-
-export const outputArgs = {
-  output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
-  "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
-} as const;
+import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { closeFd, openOutput } from "../io/files";
+import { perWorkerText } from "./summary";
 
 export const example = "shmimg consume --name cam --output out.shm";
 

@@ -6,7 +6,7 @@ import { frameOffset, makePattern } from "../frame/gen";
 import { NativeSink } from "../formats/native";
 import { Output } from "../io/output";
 import { log } from "../log";
-import { num } from "./shared";
+import { num } from "./args";
 
 export const example = "shmimg gen --count 100 --size 320x240 --format rgb24 --seed 7 > frames.shm";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { OP_DOCS, renderOpsTable } from "../ops/docs";
 import { formatHelp } from "../formats";
-import { jsonArg } from "./shared";
+import { jsonArg } from "./args";
 
 export const example = "shmimg ops    shmimg ops --json";
 

@@ -3,37 +3,23 @@ import { InvalidInput } from "../errors";
 import { parseSize } from "../frame/format";
 import { makeSource } from "../formats";
 import { Input } from "../io/input";
-import { openPipeline, type Pipeline } from "../pipeline/pipeline";
-import { createOrRecycle } from "../pipeline/lifecycle";
-import { geometryArgs, ringOptions } from "./init";
+import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
+import { createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
 import { R } from "../pipeline/layout";
 import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource } from "../formats/types";
-import { produce, type WhenFull } from "../pipeline/produce";
+import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { closeFd, nameArg, num, openInput, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
-
-export const inputArgs = {
-  input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
-  "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
-  size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
-  "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
-  "when-full": { type: "string", description: "When the raw ring is full: block (wait), drop (skip the frame, counted), fail (stop, exit 3).", default: "block", valueHint: "MODE" },
-  fps: { type: "string", description: "Publish at most this many frames per second (a paced live source); 0 = as fast as possible.", default: "0", valueHint: "N" },
-} as const;
+import { geometryArgs, inputArgs, nameArg, num, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { closeFd, openInput } from "../io/files";
 
 export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
   const size = args.size ? parseSize(String(args.size)) : undefined;
   if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
   const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
   return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined });
-}
-
-export function whenFull(v: unknown): WhenFull {
-  if (v === "block" || v === "drop" || v === "fail") return v;
-  throw new InvalidInput(`--when-full "${String(v)}" is not one of block, drop, fail`);
 }
 
 export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";
@@ -66,7 +52,7 @@ export default defineCommand({
       let source = sourceFor(args, fd);
       if (args.create) {
         const first = source.next();
-        p = createOrRecycle(ringOptions(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
+        p = createOrRecycle(ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
         // Owned by the run supervisor: stale (recyclable) once it is dead.
         p.setI32(R.runPid, Number(args["parent-pid"] ?? process.pid));
         const msg = new TextEncoder().encode("created\n");

@@ -1,13 +1,11 @@
 import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
-import { checkName } from "../pipeline/pipeline";
-import { runPipeline, type RunReport } from "../pipeline/supervisor";
+import { checkName } from "../pipeline/ring/pipeline";
+import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
-import { inputArgs, whenFull } from "./produce";
-import { outputArgs } from "./consume";
-import { geometryArgs } from "./init";
-import { jsonArg, num, perWorkerText, timeoutArg, verboseArg } from "./shared";
+import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
+import { perWorkerText } from "./summary";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {

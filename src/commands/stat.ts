@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
-import { openPipeline } from "../pipeline/pipeline";
-import { renderSnapshot, snapshot } from "../pipeline/snapshot";
-import { jsonArg, nameArg, sharedGroupArg } from "./shared";
+import { openPipeline } from "../pipeline/ring/pipeline";
+import { renderSnapshot, snapshot } from "../pipeline/ring/snapshot";
+import { jsonArg, nameArg, sharedGroupArg } from "./args";
 
 export const example = "shmimg stat --name cam --watch";
 

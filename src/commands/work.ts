@@ -1,11 +1,11 @@
 import { defineCommand } from "citty";
 import { Chain, parseChain } from "../ops/chain";
-import { openPipeline } from "../pipeline/pipeline";
-import { work } from "../pipeline/work";
+import { openPipeline } from "../pipeline/ring/pipeline";
+import { work } from "../pipeline/stages/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./shared";
+import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
 

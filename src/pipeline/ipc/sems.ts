@@ -4,10 +4,10 @@
  * included). Counting semaphores that carry data would be wrong with SEM_UNDO;
  * these carry only "I am alive", which is exactly what undo should revert.
  */
-import { E, errno, errnoName, IPC, libc } from "../native/libc";
-import { shim } from "../native/shim";
-import { ShmimgError, Exit } from "../errors";
-import { Sem } from "./layout";
+import { E, errno, errnoName, IPC, libc } from "../../native/libc";
+import { shim } from "../../native/shim";
+import { ShmimgError, Exit } from "../../errors";
+import { Sem } from "../layout";
 import { hexKey } from "./keys";
 
 const ops = new Int16Array(3 * 4); // struct sembuf { short num, op, flg } x 4

@@ -8,9 +8,9 @@
  * then the LOCK semaphore (SEM_UNDO, so a recoverer killed mid-way does not
  * wedge anyone) is taken and the scan is redone with CAS on every change.
  */
-import { isAlive } from "./proc";
-import { lock, unlock } from "./sems";
-import { Abort, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "./layout";
+import { isAlive } from "../ipc/proc";
+import { lock, unlock } from "../ipc/sems";
+import { Abort, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "../layout";
 import type { Pipeline } from "./pipeline";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */

@@ -3,14 +3,14 @@
  * recovery, one-line notices when a peer role has nobody alive, and the
  * --timeout for peers that are alive but silent.
  */
-import { log as consola } from "../log";
-import { shim } from "../native/shim";
-import { checkSignals } from "../signals";
-import { ShmimgError, Exit } from "../errors";
-import { recover } from "./recovery";
-import { liveCount } from "./sems";
-import { Abort, C, Eos, P, R, Sem } from "./layout";
-import type { Pipeline } from "./pipeline";
+import { log as consola } from "../../log";
+import { shim } from "../../native/shim";
+import { checkSignals } from "../../signals";
+import { ShmimgError, Exit } from "../../errors";
+import { recover } from "../ring/recovery";
+import { liveCount } from "../ipc/sems";
+import { Abort, C, Eos, P, R, Sem } from "../layout";
+import type { Pipeline } from "../ring/pipeline";
 
 export class StageFailed extends ShmimgError {
   constructor(message: string) {

@@ -6,18 +6,18 @@
  * write, a restarted consumer truncates a file output to the recorded offset
  * and continues with the first unrecorded frame: the file ends up identical.
  */
-import { log as consola } from "../log";
-import { shim } from "../native/shim";
-import { errnoName } from "../native/libc";
-import { ShmimgError, Exit } from "../errors";
-import { checkSignals } from "../signals";
-import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "./layout";
-import { joinRole, leaveRole } from "./sems";
+import { log as consola } from "../../log";
+import { shim } from "../../native/shim";
+import { errnoName } from "../../native/libc";
+import { ShmimgError, Exit } from "../../errors";
+import { checkSignals } from "../../signals";
+import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
+import { joinRole, leaveRole } from "../ipc/sems";
 import { checkAbort, Peers } from "./peers";
-import { selfStartTime } from "./proc";
-import { newSlotFrame, type Pipeline, type SlotFrame } from "./pipeline";
-import type { FrameSink } from "../formats/types";
-import type { Output } from "../io/output";
+import { selfStartTime } from "../ipc/proc";
+import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
+import type { FrameSink } from "../../formats/types";
+import type { Output } from "../../io/output";
 
 export interface ConsumeOptions {
   timeoutS: number;

@@ -3,19 +3,19 @@
  * (I2), runs the op chain from the raw slot straight into the processed slot,
  * publishes DONE, then frees the raw slot (I3). Any number run at once.
  */
-import { log as consola } from "../log";
-import { shim } from "../native/shim";
-import { errnoName } from "../native/libc";
-import { ShmimgError, Exit } from "../errors";
-import { checkSignals } from "../signals";
-import { formatName, payloadBytes } from "../frame/format";
-import { Abort, Eos, LINE, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "./layout";
-import { joinRole, leaveRole } from "./sems";
-import { workerEntryDead } from "./recovery";
+import { log as consola } from "../../log";
+import { shim } from "../../native/shim";
+import { errnoName } from "../../native/libc";
+import { ShmimgError, Exit } from "../../errors";
+import { checkSignals } from "../../signals";
+import { formatName, payloadBytes } from "../../frame/format";
+import { Abort, Eos, LINE, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "../layout";
+import { joinRole, leaveRole } from "../ipc/sems";
+import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
-import { isAlive, selfStartTime } from "./proc";
-import { newSlotFrame, type Pipeline } from "./pipeline";
-import type { Chain } from "../ops/chain";
+import { isAlive, selfStartTime } from "../ipc/proc";
+import { newSlotFrame, type Pipeline } from "../ring/pipeline";
+import type { Chain } from "../../ops/chain";
 
 /**
  * Fault injection for the crash tests: a worker SIGKILLs itself at this seq,

@@ -3,9 +3,9 @@
  * typed views, detach. A view never outlives its shmdt (detach() drops them).
  */
 import { toArrayBuffer } from "bun:ffi";
-import { E, errno, errnoName, IPC, libc } from "../native/libc";
-import { shim, shmStat } from "../native/shim";
-import { InvalidInput, ShmimgError, Exit } from "../errors";
+import { E, errno, errnoName, IPC, libc } from "../../native/libc";
+import { shim, shmStat } from "../../native/shim";
+import { InvalidInput, ShmimgError, Exit } from "../../errors";
 import { hexKey } from "./keys";
 import {
   H,
@@ -18,8 +18,8 @@ import {
   segmentGeometry,
   slotTableOf,
   type SegmentGeometry,
-} from "./layout";
-import { MAX_DIMENSION, isFormat, payloadBytes } from "../frame/format";
+} from "../layout";
+import { MAX_DIMENSION, isFormat, payloadBytes } from "../../frame/format";
 
 export interface SegmentSpec {
   kind: number;

@@ -2,12 +2,12 @@
  * A point-in-time view of a pipeline for `shmimg stat`: header, cursors,
  * every slot's state and owner, stages (alive or dead), counters.
  */
-import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "./layout";
-import { liveCount } from "./sems";
-import { isAlive } from "./proc";
-import { hexKey } from "./keys";
-import { formatName } from "../frame/format";
-import { shmStat } from "../native/shim";
+import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "../layout";
+import { liveCount } from "../ipc/sems";
+import { isAlive } from "../ipc/proc";
+import { hexKey } from "../ipc/keys";
+import { formatName } from "../../frame/format";
+import { shmStat } from "../../native/shim";
 import type { Pipeline } from "./pipeline";
 
 export interface SlotView {

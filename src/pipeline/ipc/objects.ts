@@ -5,10 +5,10 @@
  * and every owner dead, nothing attached) — after PostgreSQL's sysv_shmem.c.
  */
 import { toArrayBuffer } from "bun:ffi";
-import { IPC, libc } from "../native/libc";
-import { listSegments, listSemaphoreSets, shim, shmStat } from "../native/shim";
+import { IPC, libc } from "../../native/libc";
+import { listSegments, listSemaphoreSets, shim, shmStat } from "../../native/shim";
 import { hexKey, isOurKey, keysFor, Obj } from "./keys";
-import { H, KIND_RAW, MAGIC, MAX_NAME_BYTES, R, Sem } from "./layout";
+import { H, KIND_RAW, MAGIC, MAX_NAME_BYTES, R, Sem } from "../layout";
 import { isAlive } from "./proc";
 
 export interface SegmentInfo {

@@ -4,13 +4,13 @@
  * step fails; open() attaches and validates all three. Field accessors here
  * are the only code that turns layout offsets into typed-array indices.
  */
-import { shim } from "../native/shim";
+import { shim } from "../../native/shim";
 
-import { InvalidInput } from "../errors";
-import { keysFor, hexKey, NAME_RE, type Keys } from "./keys";
-import { attachSegment, createSegment, Segment } from "./segment";
-import { createSems, openSems } from "./sems";
-import { Event } from "./sync";
+import { InvalidInput } from "../../errors";
+import { keysFor, hexKey, NAME_RE, type Keys } from "../ipc/keys";
+import { attachSegment, createSegment, Segment } from "../ipc/segment";
+import { createSems, openSems } from "../ipc/sems";
+import { Event } from "./event";
 import {
   D,
   P,
@@ -23,8 +23,8 @@ import {
   LINE,
   MAX_SLOTS,
   S,
-} from "./layout";
-import { payloadBytes, type Format } from "../frame/format";
+} from "../layout";
+import { payloadBytes, type Format } from "../../frame/format";
 
 export interface CreateOptions {
   name: string;

@@ -7,11 +7,11 @@
  * SIGTERM, removes every object it created, and reports.
  */
 import type { Subprocess } from "bun";
-import { mostSevere, Exit } from "../errors";
-import { log } from "../log";
-import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "./layout";
-import { openPipeline, type Pipeline } from "./pipeline";
-import { cleanByName } from "./lifecycle";
+import { mostSevere, Exit } from "../../errors";
+import { log } from "../../log";
+import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "../layout";
+import { openPipeline, type Pipeline } from "../ring/pipeline";
+import { cleanByName } from "../ring/lifecycle";
 import { abortMessage } from "./peers";
 import { exitCodeOf, selfCommand } from "./spawn";
 

@@ -1,10 +1,10 @@
 /**
  * Creating over stale leftovers, and removing a pipeline by name.
  */
-import { InvalidInput } from "../errors";
-import { log } from "../log";
-import { hexKey } from "./keys";
-import { exists, foreign, inspect, inUse, isStale, removeObjects } from "./objects";
+import { InvalidInput } from "../../errors";
+import { log } from "../../log";
+import { hexKey } from "../ipc/keys";
+import { exists, foreign, inspect, inUse, isStale, removeObjects } from "../ipc/objects";
 import { checkName, createPipeline, type CreateOptions, type Pipeline } from "./pipeline";
 
 /** Creates the pipeline; recycles a stale one of the same name, refuses a live or foreign one. */

@@ -13,11 +13,11 @@
  * FUTEX_WAIT returns at once because gen != g). Every sleep is bounded by the
  * tick so the caller can look at its peers (dead owners, timeouts, signals).
  */
-import { shim } from "../native/shim";
-import { libc } from "../native/libc";
-import { checkSignals } from "../signals";
-import { EV_GEN, EV_SLEEPERS } from "./layout";
-import type { Segment } from "./segment";
+import { shim } from "../../native/shim";
+import { libc } from "../../native/libc";
+import { checkSignals } from "../../signals";
+import { EV_GEN, EV_SLEEPERS } from "../layout";
+import type { Segment } from "../ipc/segment";
 
 /**
  * Spin budget before sleeping. Kept small: on 2 cores with 4-5 stage

@@ -3,18 +3,18 @@
  * Frame n goes to raw slot n % K: wait FREE -> WRITING(pid) -> payload read
  * straight into the slot -> READY -> head = n + 1 -> post WORK.
  */
-import { log as consola } from "../log";
-import { shim } from "../native/shim";
-import { errnoName, libc } from "../native/libc";
-import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../errors";
-import { formatName } from "../frame/format";
-import { Interrupted } from "../signals";
-import { Eos, P, packState, S, Sem, State, stateOf } from "./layout";
-import { joinRole, leaveRole } from "./sems";
+import { log as consola } from "../../log";
+import { shim } from "../../native/shim";
+import { errnoName, libc } from "../../native/libc";
+import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
+import { formatName } from "../../frame/format";
+import { Interrupted } from "../../signals";
+import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
+import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
-import { selfStartTime } from "./proc";
-import type { Pipeline } from "./pipeline";
-import type { FrameSource } from "../formats/types";
+import { selfStartTime } from "../ipc/proc";
+import type { Pipeline } from "../ring/pipeline";
+import type { FrameSource } from "../../formats/types";
 
 export type WhenFull = "block" | "drop" | "fail";
 

@@ -1,0 +1,88 @@
+/**
+ * Arguments several commands share, defined once and spread into `args`,
+ * and the parsers for their values. Only commands import this module.
+ */
+import { InvalidInput } from "../errors";
+import { parseFormat, parseSize } from "../frame/format";
+import { Chain, parseChain } from "../ops/chain";
+import { ringOptions, type Geometry } from "../pipeline/ring/sizing";
+import type { CreateOptions } from "../pipeline/ring/pipeline";
+import type { WhenFull } from "../pipeline/stages/produce";
+
+export const nameArg = {
+  name: { type: "string", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
+} as const;
+
+export const timeoutArg = {
+  timeout: { type: "string", description: "Give up (exit 4) after waiting this many seconds for a peer that is alive but silent; 0 = wait forever. Dead peers are noticed without it.", default: "0", valueHint: "SECONDS" },
+} as const;
+
+export const sharedGroupArg = {
+  "shared-group": { type: "boolean", description: "Accept segments that are writable by the owner's group (never by others).", default: false },
+} as const;
+
+export const verboseArg = {
+  verbose: { type: "boolean", description: "Log every IPC call with its arguments and result on stderr.", default: false },
+} as const;
+
+export const jsonArg = {
+  json: { type: "boolean", description: "Print the final report as JSON on stdout (or stderr when stdout carries frames).", default: false },
+} as const;
+
+export const EXIT_CODES = "Exit codes: 0 ok, 1 internal error, 2 invalid input or unavailable IPC resource, 3 stream incomplete, 4 a stage failed, 130/143 interrupted.";
+
+/** Parses a number argument within [min, max]. */
+export function num(value: unknown, flag: string, min: number, max: number, integer = true): number {
+  const n = Number(value);
+  if (value === undefined || value === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max)
+    throw new InvalidInput(`--${flag} ${String(value)} is not ${integer ? "an integer" : "a number"} in ${min}..${max}`);
+  return n;
+}
+
+export const geometryArgs = {
+  slots: { type: "string", description: "Slots per ring (frames in flight); default: about 32 MiB per ring, 4..64 slots.", valueHint: "K" },
+  "max-size": { type: "string", description: "Largest frame the rings must hold, as WIDTHxHEIGHT.", valueHint: "WxH" },
+  "max-format": { type: "string", description: "Largest pixel format the rings must hold (gray8, rgb24, rgba32, yuv420p).", default: "rgba32", valueHint: "F" },
+  "max-attempts": { type: "string", description: "Deaths of a worker on the same frame before the stream fails with exit 4.", default: "3", valueHint: "N" },
+} as const;
+
+export const inputArgs = {
+  input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
+  "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+  size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
+  "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
+  "when-full": { type: "string", description: "When the raw ring is full: block (wait), drop (skip the frame, counted), fail (stop, exit 3).", default: "block", valueHint: "MODE" },
+  fps: { type: "string", description: "Publish at most this many frames per second (a paced live source); 0 = as fast as possible.", default: "0", valueHint: "N" },
+} as const;
+
+export const outputArgs = {
+  output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
+  "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+} as const;
+
+export function whenFull(v: unknown): WhenFull {
+  if (v === "block" || v === "drop" || v === "fail") return v;
+  throw new InvalidInput(`--when-full "${String(v)}" is not one of block, drop, fail`);
+}
+
+
+/** Ring geometry from --max-size/--max-format/--slots/--max-attempts, else the first frame, and the op chain. */
+export function ringArgs(name: string, args: Record<string, unknown>, first?: Geometry, opSpec?: string): CreateOptions {
+  let max: Geometry;
+  if (args["max-size"]) {
+    const s = parseSize(String(args["max-size"]));
+    if (!s) throw new InvalidInput(`--max-size "${args["max-size"]}" is not WIDTHxHEIGHT with both in 1..16384`);
+    const f = parseFormat(String(args["max-format"] ?? "rgba32"));
+    if (!f) throw new InvalidInput(`--max-format "${args["max-format"]}" is not one of gray8, rgb24, rgba32, yuv420p`);
+    max = { w: s.w, h: s.h, fmt: f };
+  } else if (first) max = first;
+  else throw new InvalidInput("--max-size WxH is required: the rings are sized for the largest frame");
+  const chain = opSpec ? new Chain(parseChain(opSpec)) : undefined;
+  return ringOptions({
+    name,
+    max,
+    chainOut: chain && ((g) => chain.out(g)),
+    slots: args.slots ? num(args.slots, "slots", 2, 1024) : undefined,
+    maxAttempts: num(args["max-attempts"] ?? "3", "max-attempts", 1, 1000),
+  });
+}
