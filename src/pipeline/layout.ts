@@ -42,6 +42,7 @@
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
  *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
+ *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (raw slots; I7)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -68,6 +69,18 @@
  *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *  I7 Frame deadline: a worker writes S.claimedUs right after its claim CAS.
+ *     A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
+ *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
+ *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
+ *     (pid and start time checked) and I5 then redones the frame like any
+ *     crash. A claim held by a live owner within its deadline is progress:
+ *     --timeout never fires on it.
+ *  I8 A worker whose op chain fails on a frame (throws, non-zero native
+ *     return, bad filter reply) hands it back itself: processed WRITING(me)
+ *     -> FREE, attempts + 1, raw CLAIMED(me) -> READY, or POISONED with
+ *     Abort.OP_ERROR once attempts reaches maxAttempts. Output is published
+ *     only after its length was checked against the processed slot.
  *
  * MEMORY ORDERING
  *  All state words and cursors are accessed with JS Atomics (sequentially
@@ -88,7 +101,7 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -156,6 +169,7 @@ export const R = {
   abortSeq: 468, // i32 unused padding
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
+  frameTimeoutUs: 504, // f64 --frame-timeout in µs, set once at creation (I7); 0 = none
 } as const;
 
 // ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
@@ -206,6 +220,7 @@ export const S = {
   len: 36, // u32
   stamp: 40, // f64
   ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
+  claimedUs: 56, // f64 CLOCK_MONOTONIC µs of the claim (raw slots; I7 frame deadline, stat's claim age)
 } as const;
 
 export const State = {
@@ -246,6 +261,7 @@ export const Abort = {
   POISONED: 1, // a frame killed its worker maxAttempts times
   SUPERVISOR: 2, // run is stopping the pipeline
   OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
+  OP_ERROR: 4, // an op failed on one frame maxAttempts times (I8); that worker printed why
 } as const;
 
 export const Sem = { LOCK: 0, PRODUCERS: 1, WORKERS: 2, CONSUMERS: 3, COUNT: 4 } as const;
