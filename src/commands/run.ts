@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
-import { checkName } from "../pipeline/ring/pipeline";
+import { checkName, MAX_FRAME_TIMEOUT_S } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
 import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
@@ -52,13 +52,14 @@ export default defineCommand({
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     num(args.timeout, "timeout", 0, 1e9, false);
+    num(args["frame-timeout"], "frame-timeout", 0, MAX_FRAME_TIMEOUT_S, false);
     const name = checkName(args.name ?? `run-${process.pid}`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
     const r = await runPipeline({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,

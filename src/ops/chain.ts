@@ -3,6 +3,7 @@
  * through two grow-only ping-pong buffers.
  */
 import { InvalidInput } from "../errors";
+import { Interrupted } from "../signals";
 import { formatName, payloadBytes, type Format, type Geometry } from "../frame/format";
 import { copyBytes } from "./buffers";
 import { bind, FrameGeometry, type Element } from "./bind";
@@ -119,6 +120,17 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** An op threw while processing a frame (the worker retries the frame, I8). */
+export class StepFailed extends Error {
+  constructor(
+    /** The step's spec, quoted: "./ops/x.ts", "native:./lib.so#edge". */
+    readonly op: string,
+    readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /**
  * A sequence of ops run frame after frame. Geometries are computed (and every
  * step validated) once per distinct input geometry; intermediates live in two
@@ -166,10 +178,16 @@ export class Chain {
       return geoms[0]!;
     }
     let from = src;
-    for (let i = 0; i < n; i++) {
-      const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
-      run[i]!.apply(from, geoms[i]!, to, geoms[i + 1]!);
-      from = to;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
+        run[i]!.apply(from, geoms[i]!, to, geoms[i + 1]!);
+        from = to;
+      }
+    } catch (e) {
+      if (e instanceof Interrupted) throw e; // a signal, not the op's failure
+      throw new StepFailed(`"${run[i]!.name}"`, e);
     }
     return geoms[n]!;
   }

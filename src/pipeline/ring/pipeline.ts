@@ -14,6 +14,7 @@ import { Event } from "./event";
 import {
   D,
   P,
+  R,
   EV_DONE,
   EV_RAW_FREED,
   EV_WORK,
@@ -35,7 +36,13 @@ export interface CreateOptions {
   /** Payload capacity of a processed slot (>= what the op chain produces). */
   procSlotBytes?: number;
   maxAttempts?: number;
+  /** Seconds a worker may hold one frame before it is SIGKILLed (I7); 0 = no deadline. */
+  frameTimeoutS?: number;
 }
+
+/** --frame-timeout default: a frame held longer than a minute means a hung worker (I7). */
+export const DEFAULT_FRAME_TIMEOUT_S = 60;
+export const MAX_FRAME_TIMEOUT_S = 1e6;
 
 export function checkName(name: string): string {
   if (!NAME_RE.test(name)) throw new InvalidInput(`--name "${name}" is not a valid pipeline name: use 1-63 characters from A-Z a-z 0-9 . _ -`);
@@ -74,6 +81,10 @@ export class Pipeline {
   // ---- header ----
   get maxAttempts(): number {
     return this.raw.u32[H.maxAttempts >> 2]!;
+  }
+  /** --frame-timeout in µs (I7); 0 = no deadline. Validated on open. */
+  get frameTimeoutUs(): number {
+    return this.raw.f64[R.frameTimeoutUs >> 3]!;
   }
   get creatorPid(): number {
     return this.raw.u32[H.creatorPid >> 2]!;
@@ -238,6 +249,7 @@ export function createPipeline(o: CreateOptions): Pipeline {
       shim.shim_shm_rmid(proc.shmid);
     });
     const p = new Pipeline(o.name, keys, raw, proc, semid);
+    p.setF64(R.frameTimeoutUs, (o.frameTimeoutS ?? DEFAULT_FRAME_TIMEOUT_S) * 1e6);
     p.recordDelivery(0, 0, -1);
     p.setF64(P.lastSeq, -1);
     return p;
@@ -268,7 +280,13 @@ export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
     proc.detach();
     throw new InvalidInput(`pipeline "${name}": raw segment (key ${hexKey(keys.raw)}) has ${raw.slots} slots but processed (key ${hexKey(keys.processed)}) has ${proc.slots}; the objects do not belong together. Run \`shmimg clean --name ${name}\`.`);
   }
-  return new Pipeline(name, keys, raw, proc, semid);
+  const p = new Pipeline(name, keys, raw, proc, semid);
+  const ft = p.frameTimeoutUs;
+  if (!Number.isFinite(ft) || ft < 0 || ft > MAX_FRAME_TIMEOUT_S * 1e6) {
+    p.detach();
+    throw new InvalidInput(`pipeline "${name}": corrupt frame timeout ${ft} µs in the raw segment (shmid ${raw.shmid}); stop the pipeline and run \`shmimg clean --name ${name} --force\``);
+  }
+  return p;
 }
 
 

@@ -9,6 +9,8 @@
  * wedge anyone) is taken and the scan is redone with CAS on every change.
  */
 import { isAlive } from "../ipc/proc";
+import { libc } from "../../native/libc";
+import { shim } from "../../native/shim";
 import { lock, unlock } from "../ipc/sems";
 import { Abort, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "../layout";
 import type { Pipeline } from "./pipeline";
@@ -34,6 +36,14 @@ function ownerAlive(p: Pipeline, pid: number, i: number): boolean {
   return isAlive(pid, start);
 }
 
+const SIGKILL = 9;
+
+/** Forgets who claimed raw slot i and when (before it is made READY again). */
+function clearClaim(p: Pipeline, i: number): void {
+  p.setSlotF64(p.raw, i, S.ownerStart, 0);
+  p.setSlotF64(p.raw, i, S.claimedUs, 0);
+}
+
 function producerDead(p: Pipeline): boolean {
   const pid = p.i32(P.pid);
   return pid !== 0 && p.i32(P.eos) === Eos.NONE && !isAlive(pid, p.f64(P.start));
@@ -50,18 +60,37 @@ function deadSleeper(p: Pipeline, b: number): boolean {
   return p.i32(b + W.sleeping) === 1 && workerEntryDead(p, b);
 }
 
-/** True if some slot, the producer or a sleeping worker has a dead owner (no lock, no writes). */
+/** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I7); `now` in µs. */
+function overdue(p: Pipeline, i: number, now: number): boolean {
+  const limit = p.frameTimeoutUs;
+  if (limit <= 0) return false;
+  const at = p.slotF64(p.raw, i, S.claimedUs);
+  return at > 0 && now - at > limit;
+}
+
+/** True if some slot, the producer or a sleeping worker has a dead owner, or a claim is overdue (no lock, no writes). */
 export function anyDead(p: Pipeline): boolean {
+  const now = shim.shim_now_us();
   for (let i = 0; i < p.K; i++) {
     const w = p.state(p.raw, i);
     const s = stateOf(w);
+    if (s === State.CLAIMED && overdue(p, i, now)) return true;
     if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
   for (let j = 0; j < MAX_WORKERS; j++) if (deadSleeper(p, WORKERS_OFF + j * LINE)) return true;
   return producerDead(p);
 }
 
+/** A worker SIGKILLed because it held a frame past --frame-timeout. */
+export interface HungWorker {
+  pid: number;
+  seq: number;
+  heldS: number;
+}
+
 export interface RecoveryResult {
+  /** Hung owners SIGKILLed by this pass (their frames are redone by a later pass, once they are gone). */
+  killed: HungWorker[];
   redone: number;
   discarded: number;
   poisonedSeq: number;
@@ -73,7 +102,7 @@ export interface RecoveryResult {
  * dead or the lock was busy: another stage is recovering).
  */
 export function recover(p: Pipeline): RecoveryResult {
-  const res: RecoveryResult = { redone: 0, discarded: 0, poisonedSeq: -1, producerDied: false };
+  const res: RecoveryResult = { killed: [], redone: 0, discarded: 0, poisonedSeq: -1, producerDied: false };
   if (!anyDead(p)) return res;
   if (!lock(p.semid, 1000)) return res;
   try {
@@ -81,6 +110,16 @@ export function recover(p: Pipeline): RecoveryResult {
       const w = p.state(p.raw, i);
       const s = stateOf(w);
       const owner = ownerOf(w);
+      const now = shim.shim_now_us();
+      if (s === State.CLAIMED && overdue(p, i, now) && ownerAlive(p, owner, i)) {
+        // I7: a live owner past its deadline is hung (endless op, silent
+        // filter, SIGSTOP). Pid and start time were just checked; SIGKILL
+        // also ends a stopped process. Once it is gone, a later pass redoes
+        // the frame as for any crash (attempts + 1, poisoned at the limit).
+        if (p.state(p.raw, i) === w && libc.kill(owner, SIGKILL) === 0)
+          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - p.slotF64(p.raw, i, S.claimedUs)) / 1e6 });
+        continue;
+      }
       if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {
         const pw = p.state(p.proc, i);
         const n = p.slotF64(p.raw, i, S.n);
@@ -104,10 +143,13 @@ export function recover(p: Pipeline): RecoveryResult {
             p.setF64(R.abortSeqF, res.poisonedSeq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
-        } else if ((p.setSlotF64(p.raw, i, S.ownerStart, 0), p.casState(p.raw, i, w, State.READY))) {
-          // Publishes the frame again: pairs with the claim scan in work.ts.
-          p.setF64(R.redone, p.f64(R.redone) + 1);
-          res.redone++;
+        } else {
+          clearClaim(p, i);
+          if (p.casState(p.raw, i, w, State.READY)) {
+            // Publishes the frame again: pairs with the claim scan in work.ts.
+            p.setF64(R.redone, p.f64(R.redone) + 1);
+            res.redone++;
+          }
         }
       } else if (s === State.WRITING && !ownerAlive(p, owner, i)) {
         // The producer died inside this frame: discard it (never delivered).

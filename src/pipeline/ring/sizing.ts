@@ -21,6 +21,7 @@ export interface SizingOptions {
   /** Slots per ring; default from the slot size (autoSlots). */
   slots?: number;
   maxAttempts: number;
+  frameTimeoutS?: number;
 }
 
 /** Sizes both rings: the processed slot is the largest chain output over every format no larger than the max. */
@@ -39,5 +40,5 @@ export function ringOptions(o: SizingOptions): CreateOptions {
     }
   }
   const slots = o.slots ?? autoSlots(Math.max(rawBytes, procBytes));
-  return { name: o.name, slots, maxW: w, maxH: h, maxFormat: fmt, procSlotBytes: procBytes, maxAttempts: o.maxAttempts };
+  return { name: o.name, slots, maxW: w, maxH: h, maxFormat: fmt, procSlotBytes: procBytes, maxAttempts: o.maxAttempts, frameTimeoutS: o.frameTimeoutS };
 }

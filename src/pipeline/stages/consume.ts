@@ -14,6 +14,7 @@ import { checkSignals } from "../../signals";
 import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkAbort, Peers } from "./peers";
+import { abortAtPoisoned, opPoisonedAt } from "../ring/handback";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
 import type { FrameSink } from "../../formats/types";
@@ -87,7 +88,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     return stateOf(p.state(proc, i)) === State.DONE && p.slotF64(proc, i, S.n) === n;
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
-  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE;
+  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || opPoisonedAt(p, d);
   const tick = () => peers.tick(`frame n=${d}`);
 
   for (;;) {
@@ -95,6 +96,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
+      if (opPoisonedAt(p, d)) abortAtPoisoned(p, d); // I8: every earlier frame is delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick);

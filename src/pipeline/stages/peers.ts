@@ -9,7 +9,7 @@ import { checkSignals } from "../../signals";
 import { ShmimgError, Exit } from "../../errors";
 import { recover } from "../ring/recovery";
 import { liveCount } from "../ipc/sems";
-import { Abort, C, Eos, P, R, Sem } from "../layout";
+import { Abort, C, Eos, P, R, Sem, State, stateOf } from "../layout";
 import type { Pipeline } from "../ring/pipeline";
 
 export class StageFailed extends ShmimgError {
@@ -36,7 +36,14 @@ export function abortMessage(p: Pipeline): string | undefined {
   const seq = p.f64(R.abortSeqF);
   if (a === Abort.POISONED) return `frame seq ${seq} killed its worker ${p.maxAttempts} times; giving up on the stream`;
   if (a === Abort.OP_FAILED) return `a worker could not process frame seq ${seq}; see its error above`;
+  if (a === Abort.OP_ERROR) return `frame seq ${seq} failed in the op chain ${p.maxAttempts} times; the worker's ERROR line says why (earlier frames were delivered)`;
   return "the pipeline was stopped by its supervisor";
+}
+
+/** Some raw slot is CLAIMED (a worker is busy with a frame). */
+function anyClaimed(p: Pipeline): boolean {
+  for (let i = 0; i < p.K; i++) if (stateOf(p.state(p.raw, i)) === State.CLAIMED) return true;
+  return false;
 }
 
 export class Peers {
@@ -69,6 +76,8 @@ export class Peers {
       this.redone += r.redone;
       consola.info(`${this.role}: a worker died holding ${r.redone} frame(s); handed them to another worker`);
     }
+    for (const k of r.killed)
+      consola.warn(`${this.role}: worker pid ${k.pid} held frame seq ${k.seq} for ${k.heldS.toFixed(1)} s, longer than --frame-timeout ${this.p.frameTimeoutUs / 1e6} s; killed it (SIGKILL), the frame will be redone`);
     if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
@@ -91,6 +100,9 @@ export class Peers {
         consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
+    // A frame claimed by a live worker is progress, however long it takes:
+    // only --frame-timeout bounds it (I7); dead owners are recovered above.
+    if (this.timeoutS > 0 && anyClaimed(p)) this.lastProgress = now;
     if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)
       throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${what} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
   }

@@ -3,7 +3,7 @@
  * (I2), runs the op chain from the raw slot straight into the processed slot,
  * publishes DONE, then frees the raw slot (I3). Any number run at once.
  */
-import { log as consola } from "../../log";
+import { log as consola, printError } from "../../log";
 import { shim } from "../../native/shim";
 import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
@@ -15,7 +15,8 @@ import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
 import { isAlive, selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline } from "../ring/pipeline";
-import type { Chain } from "../../ops/chain";
+import { StepFailed, type Chain } from "../../ops/chain";
+import { handBack } from "../ring/handback";
 
 /**
  * Fault injection for the crash tests: a worker SIGKILLs itself at this seq,
@@ -71,6 +72,19 @@ function register(p: Pipeline): number {
     return b;
   }
   throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
+}
+
+/**
+ * The chain failed on the frame in raw slot i (I8): hand it back for another
+ * attempt, or, at max-attempts, poison it and print the one ERROR line (the
+ * consumer stops the stream when it reaches that frame, after delivering
+ * every earlier one). An error that is not the op's own is rethrown.
+ */
+function opFailed(p: Pipeline, i: number, seq: number, claimed: number, writing: number, e: unknown): void {
+  if (!(e instanceof StepFailed)) throw e;
+  const { attempts, poisoned } = handBack(p, i, claimed, writing);
+  if (poisoned) printError(`frame seq ${seq}: op ${e.op} failed ${attempts} time(s) (--max-attempts ${p.maxAttempts}): ${e.message}; the frames before it are delivered, the stream stops there (exit 4)`);
+  else consola.warn(`worker: frame seq ${seq}: op ${e.op} failed (attempt ${attempts} of ${p.maxAttempts}): ${e.message}; handed back to be retried`);
 }
 
 export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
@@ -146,7 +160,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     hint = (i + 1) % K;
     // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
     if (!p.casState(raw, i, State.READY, claimed)) continue;
+    const t0 = shim.shim_now_us();
     p.setSlotF64(raw, i, S.ownerStart, myStart);
+    p.setSlotF64(raw, i, S.claimedUs, t0); // I7: the frame deadline runs from here
     // The slot may have been recycled between scan and CAS (another worker
     // finished frame n, the producer wrote n + K): re-check I2 now that we
     // own it; only the consumer can change the processed slot from here on.
@@ -155,7 +171,6 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       p.setState(raw, i, State.READY);
       continue;
     }
-    const t0 = shim.shim_now_us();
     p.slotFrame(raw, i, frame); // bounds-checked (I6)
     let out;
     try {
@@ -177,7 +192,12 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     }
     p.setState(proc, i, writing);
     if (frame.seq === FAULT_KILL_AT_SEQ && !FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
-    chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+    try {
+      chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+    } catch (e) {
+      opFailed(p, i, frame.seq, claimed, writing, e); // I8: handed back, or poisoned
+      continue;
+    }
     const outLen = payloadBytes(out.w, out.h, out.fmt);
     p.setSlotF64(proc, i, S.n, frame.n);
     p.setSlotF64(proc, i, S.seq, frame.seq);
