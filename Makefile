@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all demo test typecheck bench soak clean distclean
+.PHONY: all demo test typecheck bench soak clean distclean examples
 
 all: shmimg
 
@@ -13,6 +13,12 @@ node_modules/.bin/bun: package.json package-lock.json
 native/libshim.so: native/shim.c
 	gcc -O2 -Wall -Wextra -fPIC -shared -o $@ $<
 
+# Example native ops (examples/ops/edge.c against native/shmimg_op.h); the tests build them.
+examples: examples/ops/libedge.so
+
+examples/ops/libedge.so: examples/ops/edge.c native/shmimg_op.h
+	gcc -O2 -Wall -Wextra -fPIC -shared -Inative -o $@ $<
+
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
 	$(BUN) build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
 
@@ -22,7 +28,7 @@ demo: shmimg
 typecheck: node_modules/.bin/bun
 	node_modules/.bin/tsc --noEmit -p .
 
-test: shmimg typecheck
+test: shmimg typecheck examples
 	$(BUN) test
 
 bench: shmimg
@@ -32,7 +38,7 @@ soak: shmimg
 	$(BUN) test/soak.ts
 
 clean:
-	rm -f shmimg native/libshim.so
+	rm -f shmimg native/libshim.so examples/ops/libedge.so
 
 distclean: clean
 	rm -rf node_modules

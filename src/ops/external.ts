@@ -254,9 +254,6 @@ export function execOp(cmd: string): Op<null> {
       try {
         const at = child.exchange(src, g, og, reply, true);
         dst.set(reply.get(0).subarray(at, at + payloadBytes(og.w, og.h, og.fmt as Format)));
-      } catch (e) {
-        if (e instanceof OpFailed) e.message = `exec:${cmd}: ${e.message}`;
-        throw e;
       } finally {
         child.kill();
       }
@@ -295,7 +292,6 @@ export function filterOp(cmd: string): Op<null> {
           child.kill();
           child = null;
         }
-        if (e instanceof OpFailed) e.message = `filter:${cmd}: ${e.message}`;
         throw e;
       }
     },

@@ -82,7 +82,7 @@ export function nativeOp(file: string, sym: string, label: string): Op<Uint8Arra
     },
     apply(src, dst, g, _og, params) {
       const r = fn(src, dst, g.w, g.h, g.fmt, params);
-      if (r !== 0) throw new OpFailed(`${label}: ${sym} returned ${r}`);
+      if (r !== 0) throw new OpFailed(`${sym} returned ${r}`);
     },
   };
 }

@@ -51,6 +51,7 @@
  *   WRITING ─────────> READY          WRITING ───────> DONE
  *   READY ──worker CAS─> CLAIMED(pid) DONE ──consumer, after output written──> FREE
  *   CLAIMED ─after processed DONE─> FREE
+ *   CLAIMED ─op failed, I8─> READY | POISONED   WRITING ─op failed, I8─> FREE | POISONED(reason)
  *
  * INVARIANTS
  *  I1 Only the producer writes a raw slot, and only in FREE -> WRITING -> READY;
@@ -77,10 +78,14 @@
  *     crash. A claim held by a live owner within its deadline is progress:
  *     --timeout never fires on it.
  *  I8 A worker whose op chain fails on a frame (throws, non-zero native
- *     return, bad filter reply) hands it back itself: processed WRITING(me)
- *     -> FREE, attempts + 1, raw CLAIMED(me) -> READY, or POISONED with
- *     Abort.OP_ERROR once attempts reaches maxAttempts. Output is published
- *     only after its length was checked against the processed slot.
+ *     return, bad filter reply) hands it back itself: attempts + 1, then
+ *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
+ *     attempts reaches maxAttempts instead processed -> POISONED(me) holding
+ *     the reason (UTF-8, S.len <= 1024 bytes, S.n, S.seq) and raw ->
+ *     POISONED. The consumer, reaching that n in order, sets Abort.OP_ERROR
+ *     and reports the reason: every earlier frame is delivered first.
+ *     Output is published only after its length was checked against the
+ *     processed slot.
  *
  * MEMORY ORDERING
  *  All state words and cursors are accessed with JS Atomics (sequentially

@@ -13,7 +13,7 @@ import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { checkAbort, Peers } from "./peers";
+import { checkAbort, Peers, StageFailed } from "./peers";
 import { abortAtPoisoned, opPoisonedAt } from "../ring/handback";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
@@ -96,7 +96,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
-      if (opPoisonedAt(p, d)) abortAtPoisoned(p, d); // I8: every earlier frame is delivered
+      if (opPoisonedAt(p, d)) throw new StageFailed(abortAtPoisoned(p, d)); // I8: every earlier frame is delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick);

@@ -3,7 +3,7 @@
  * (I2), runs the op chain from the raw slot straight into the processed slot,
  * publishes DONE, then frees the raw slot (I3). Any number run at once.
  */
-import { log as consola, printError } from "../../log";
+import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
 import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
@@ -76,15 +76,14 @@ function register(p: Pipeline): number {
 
 /**
  * The chain failed on the frame in raw slot i (I8): hand it back for another
- * attempt, or, at max-attempts, poison it and print the one ERROR line (the
- * consumer stops the stream when it reaches that frame, after delivering
- * every earlier one). An error that is not the op's own is rethrown.
+ * attempt, or, at max-attempts, poison it with the reason (the consumer
+ * stops the stream there, after delivering every earlier frame, and prints
+ * the one ERROR line). An error that is not the op's own is rethrown.
  */
 function opFailed(p: Pipeline, i: number, seq: number, claimed: number, writing: number, e: unknown): void {
   if (!(e instanceof StepFailed)) throw e;
-  const { attempts, poisoned } = handBack(p, i, claimed, writing);
-  if (poisoned) printError(`frame seq ${seq}: op ${e.op} failed ${attempts} time(s) (--max-attempts ${p.maxAttempts}): ${e.message}; the frames before it are delivered, the stream stops there (exit 4)`);
-  else consola.warn(`worker: frame seq ${seq}: op ${e.op} failed (attempt ${attempts} of ${p.maxAttempts}): ${e.message}; handed back to be retried`);
+  const { attempts, poisoned } = handBack(p, i, claimed, writing, (n) => `op ${e.op} failed ${n} time(s) (--max-attempts ${p.maxAttempts}): ${e.message}`);
+  consola.warn(`worker: frame seq ${seq}: op ${e.op} failed (attempt ${attempts} of ${p.maxAttempts}): ${e.message}; ${poisoned ? "giving up on it" : "handed back to be retried"}`);
 }
 
 export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
