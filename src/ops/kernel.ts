@@ -71,7 +71,6 @@ export function nativeOp(file: string, sym: string, label: string): Op<Uint8Arra
     name: label,
     formats,
     parse: (text) => Buffer.from((text ?? "") + "\0"),
-    spec: () => label,
     out(g, params) {
       if (!out) return g;
       const r = outOf(g.w, g.h, g.fmt, params);
