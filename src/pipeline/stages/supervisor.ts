@@ -17,7 +17,7 @@ import { Abort, R } from "../layout";
 import { openPipeline, type Pipeline } from "../ring/pipeline";
 import { cleanByName } from "../ring/lifecycle";
 import { abortMessage } from "./peers";
-import { Children, exitCodeOf, type Child } from "./children";
+import { Children, exitCodeOf, STOP_GRACE_MS, type Child } from "./children";
 import { RestartLimiter } from "./restarts";
 import { newReport, progress, runExitCode, sample, type RunReport } from "./run-report";
 
@@ -56,7 +56,8 @@ class Supervisor {
   private readonly workerRestarts = new RestartLimiter();
   /** Signal number that stops the run (0 while running). */
   private stopping = 0;
-  private consumerDone = false;
+  /** When the consumer exited (0 while it runs): stages still there STOP_GRACE_MS later are stopped. */
+  private consumerDoneAt = 0;
   private p: Pipeline | undefined;
   private readonly onInt = () => this.stopOnSignal(2);
   private readonly onTerm = () => this.stopOnSignal(15);
@@ -65,16 +66,22 @@ class Supervisor {
     this.report = newReport(o.name);
   }
 
+  /** Signals that stop the run, except those it inherited ignored (nohup, `&`): see signals.ts. */
+  private trapped(): [NodeJS.Signals, () => void][] {
+    const all: [NodeJS.Signals, number, () => void][] = [
+      ["SIGINT", 2, this.onInt],
+      ["SIGTERM", 15, this.onTerm],
+      ["SIGHUP", 1, this.onTerm],
+    ];
+    return all.filter(([, n]) => !(this.children.keepIgnored & (1 << n))).map(([s, , f]) => [s, f]);
+  }
+
   trapSignals(): void {
-    process.on("SIGINT", this.onInt);
-    process.on("SIGTERM", this.onTerm);
-    process.on("SIGHUP", this.onTerm);
+    for (const [sig, f] of this.trapped()) process.on(sig, f);
   }
 
   releaseSignals(): void {
-    process.off("SIGINT", this.onInt);
-    process.off("SIGTERM", this.onTerm);
-    process.off("SIGHUP", this.onTerm);
+    for (const [sig, f] of this.trapped()) process.off(sig, f);
   }
 
   private stopOnSignal(sig: number): void {
@@ -142,6 +149,8 @@ class Supervisor {
       this.o.onSample?.(p);
       if (this.o.progress) lastProgress = progress(p, this.t0, lastProgress);
       if (exited) await this.onExit(p, exited);
+      // The stream is over; a stage that does not notice (stopped, stuck) must not keep run alive.
+      if (this.consumerDoneAt && performance.now() - this.consumerDoneAt > STOP_GRACE_MS) this.children.stopAll();
     }
   }
 
@@ -155,7 +164,7 @@ class Supervisor {
   }
 
   private onConsumerExit(p: Pipeline, code: number): void {
-    this.consumerDone = true;
+    this.consumerDoneAt = performance.now();
     this.report.codes.consumer = code;
     // Nobody will drain the ring: stop the others.
     if (code !== 0 && code !== Exit.INCOMPLETE) this.abort(p);
@@ -163,7 +172,7 @@ class Supervisor {
 
   private async onWorkerExit(p: Pipeline, c: Child, code: number): Promise<void> {
     const killed = c.proc.signalCode !== null && code !== 143 && code !== 130;
-    if (killed && !this.stopping && !this.consumerDone && p.i32(R.abort) === Abort.NONE) {
+    if (killed && !this.stopping && !this.consumerDoneAt && p.i32(R.abort) === Abort.NONE) {
       await this.workerRestarts.acquire();
       this.report.restarts++;
       log.warn(`run: worker pid ${c.proc.pid} died (${c.proc.signalCode}); starting a replacement`);
