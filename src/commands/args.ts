@@ -10,7 +10,7 @@ import type { CreateOptions } from "../pipeline/ring/pipeline";
 import type { WhenFull } from "../pipeline/stages/produce";
 
 export const nameArg = {
-  name: { type: "string", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
+  name: { type: "string", alias: "n", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
 } as const;
 
 export const timeoutArg = {
@@ -23,6 +23,22 @@ export const sharedGroupArg = {
 
 export const verboseArg = {
   verbose: { type: "boolean", description: "Log every IPC call with its arguments and result on stderr.", default: false },
+} as const;
+
+/** Accepted by every command (the top level adds it to each one's args). */
+export const commonArgs = {
+  quiet: { type: "boolean", alias: "q", description: "Print no [info] lines or summary; warnings and ERROR lines stay.", default: false },
+} as const;
+
+/** Marks arguments used between `run` and its stages (or by bench): accepted, hidden from --help. */
+export const internal = { internal: true } as const;
+
+export const parentPidArg = {
+  "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID", internal: true },
+} as const;
+
+export const latencyOutArg = {
+  "latency-out": { type: "string", description: "(bench) The consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE", internal: true },
 } as const;
 
 export const jsonArg = {
@@ -47,7 +63,7 @@ export const geometryArgs = {
 } as const;
 
 export const inputArgs = {
-  input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
+  input: { type: "string", alias: "i", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
   "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
   size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
   "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
@@ -56,7 +72,7 @@ export const inputArgs = {
 } as const;
 
 export const outputArgs = {
-  output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
+  output: { type: "string", alias: "o", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
   "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
 } as const;
 

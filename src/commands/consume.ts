@@ -10,7 +10,7 @@ import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/ring/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { jsonArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { closeFd, openOutput } from "../io/files";
 import { perWorkerText } from "./summary";
 
@@ -24,8 +24,8 @@ export default defineCommand({
   args: {
     ...nameArg,
     ...outputArgs,
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
-    "latency-out": { type: "string", description: "(bench) Save per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...parentPidArg,
+    ...latencyOutArg,
     ...verboseArg,
     ...jsonArg,
     ...timeoutArg,

@@ -19,6 +19,9 @@ export async function exampleOf(name: string): Promise<string | undefined> {
 }
 
 
+/** Commands not listed in --help or suggested for a typo. */
+export const HIDDEN = new Set(["pipe-work"]);
+
 export const commands: Record<string, Lazy> = {
   gen: lazy(() => import("./gen")),
   init: lazy(() => import("./init")),

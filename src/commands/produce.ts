@@ -12,7 +12,7 @@ import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
 
 export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
@@ -35,9 +35,9 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
-    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
+    ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {

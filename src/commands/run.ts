@@ -4,7 +4,7 @@ import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
-import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
+import { geometryArgs, inputArgs, jsonArg, latencyOutArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
 import { perWorkerText } from "./summary";
 
 /** Turns parsed args back into flags for a child stage. */
@@ -37,15 +37,15 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
-    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
     ...timeoutArg,
     ...jsonArg,
     ...verboseArg,
-    "latency-out": { type: "string", description: "(bench) Consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...latencyOutArg,
   },
   async run({ args }) {
     const workers = num(args.workers, "workers", 1, 32);

@@ -5,7 +5,7 @@ import { work } from "../pipeline/stages/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { nameArg, num, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
 
@@ -18,7 +18,7 @@ export default defineCommand({
     ...nameArg,
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...parentPidArg,
     ...verboseArg,
     ...timeoutArg,
     ...sharedGroupArg,
