@@ -2,7 +2,9 @@
  * Arguments several commands share, defined once and spread into `args`,
  * and the parsers for their values. Only commands import this module.
  */
+import { writeFileSync } from "node:fs";
 import { InvalidInput } from "../errors";
+import { writeOut } from "../io/stdio";
 import { parseFormat, parseSize } from "../frame/format";
 import { Chain, parseChain } from "../ops/chain";
 import { ringOptions, type Geometry } from "../pipeline/ring/sizing";
@@ -42,8 +44,31 @@ export const latencyOutArg = {
 } as const;
 
 export const jsonArg = {
-  json: { type: "boolean", description: "Print the final report as JSON on stdout (or stderr when stdout carries frames).", default: false },
+  json: { type: "boolean", description: "Print the final report as JSON on stdout.", default: false },
 } as const;
+
+/** For commands whose stdout may carry frames: the report then needs a file of its own. */
+export const jsonOutArg = {
+  "json-out": { type: "string", description: "Write the final report as JSON to this file (needed for --json when frames go to stdout).", valueHint: "FILE" },
+} as const;
+
+/**
+ * Where a command's --json report goes: stdout when it carries no frames,
+ * else only --json-out FILE, so the report never shares a stream with frames
+ * or logs. Checked before anything starts; undefined when no report is asked.
+ */
+export function reportTarget(command: string, args: Record<string, unknown>, framesToStdout: boolean): ((report: unknown) => void) | undefined {
+  const file = args["json-out"] ? String(args["json-out"]) : undefined;
+  if (file) return (r) => writeFileSync(file, JSON.stringify(r) + "\n");
+  if (!args.json) return undefined;
+  if (framesToStdout) throw new InvalidInput(`${command} --json: the frames go to stdout, so the report would share it; give -o FILE for the frames or --json-out FILE for the report`);
+  return (r) => writeOut(JSON.stringify(r) + "\n");
+}
+
+/** Exit codes whose cause was printed on an ERROR line (no summary after it). */
+export function failed(code: number): boolean {
+  return code === 1 || code === 2 || code === 3 || code === 4;
+}
 
 export const EXIT_CODES = "Exit codes: 0 ok, 1 internal error, 2 invalid input or unavailable IPC resource, 3 stream incomplete, 4 a stage failed, 130/143 interrupted.";
 

@@ -5,6 +5,7 @@ import { work } from "../pipeline/stages/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
+import { count } from "./summary";
 import { nameArg, num, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
@@ -32,7 +33,7 @@ export default defineCommand({
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
     try {
       const s = work(p, chain, { timeoutS, maxFrames });
-      log.info(`work: ${s.frames} frames through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
+      log.info(`work: ${count(s.frames, "frame")} through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
     } finally {
       p.detach();
     }

@@ -133,10 +133,14 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
     let consumerDone = false;
     let lastProgress = 0;
     while (children.size > 0) {
+      // A cleared timer, not Bun.sleep: a pending sleep would keep the process
+      // alive up to 100 ms after the last child exited (Ctrl-C must end at once).
+      let timer: Timer | undefined;
       const exited = await Promise.race([
         ...[...children].map((c) => c.proc.exited.then(() => c)),
-        Bun.sleep(100).then(() => undefined),
+        new Promise<undefined>((r) => (timer = setTimeout(r, 100))),
       ]);
+      clearTimeout(timer);
       sample(pl, report);
       o.onSample?.(pl);
       if (o.progress) lastProgress = progress(pl, t0, lastProgress);
