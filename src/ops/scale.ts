@@ -227,9 +227,9 @@ class Scaler {
 export const scaleOp: Op<ScaleParams & { scaler: Scaler }> = {
   name: "scale",
   formats: ["gray8", "rgb24", "rgba32", "yuv420p"],
-  syntax: "scale:WxH[:nearest|bilinear|area]  -1 for one side keeps the aspect ratio (rounded); default bilinear",
+  syntax: "scale:WxH[:nearest|bilinear|area]  W or H -1 = keep aspect",
   formula:
-    "separable resampling with aligned pixel centres (out x samples in (x + 0.5) * w / ow - 0.5). nearest: in pixel " +
+    "out is W x H (a -1 side = the other side times the aspect ratio, rounded, as ffmpeg scale=W:-1); default bilinear. Separable resampling with aligned pixel centres (out x samples in (x + 0.5) * w / ow - 0.5). nearest: in pixel " +
     "floor((x + 0.5) * w / ow). bilinear: triangle filter of radius max(1, w / ow) (interpolates when enlarging, low-pass " +
     "when shrinking, like ffmpeg -sws_flags bilinear). area: each output averages the input area it covers (bilinear when " +
     "enlarging, like -sws_flags area). Weights in 14-bit fixed point, horizontal then vertical, rounded half up; per channel " +
