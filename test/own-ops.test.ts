@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeHeader, NATIVE_HEADER } from "../src/formats/native";
+import { Chain, parseChain } from "../src/ops/chain";
 import { applyInProcess, objectsOf, parseNative, ROOT, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 
 setDefaultTimeout(60_000);
@@ -115,6 +116,16 @@ describe("TypeScript op modules", () => {
     expect(Buffer.compare(readFileSync(out), applyInProcess(swapped, "invert"))).toBe(0);
     expect(shmimg(["clean", "--name", name]).code).toBe(0);
     expect(objectsOf(name)).toEqual([]);
+  });
+
+  test("a module op gets views cut to the payload: it cannot write past its output", () => {
+    const file = join(FIX, "fill-all.ts");
+    const chain = new Chain(parseChain(file));
+    const src = new Uint8Array(100).fill(1);
+    const dst = new Uint8Array(100).fill(5);
+    chain.apply(src, { w: 4, h: 3, fmt: 1 }, dst);
+    expect(Array.from(dst.subarray(0, 14))).toEqual([...Array(12).fill(9), 5, 5]);
+    expect(require(file).seen).toEqual([12, 12]);
   });
 
   const loadErrors: [string, string, RegExp][] = [

@@ -6,7 +6,7 @@
  * before any frame, never a write past a slot.
  */
 import { InvalidInput } from "../errors";
-import { FORMAT_NAMES, MAX_DIMENSION, formatName, parseFormat, type Format, type Geometry } from "../frame/format";
+import { FORMAT_NAMES, MAX_DIMENSION, formatName, parseFormat, payloadBytes, type Format, type Geometry } from "../frame/format";
 import type { Frame, FormatName, Op, Params } from "./contract";
 import { checkInput, type Step } from "./types";
 
@@ -60,9 +60,12 @@ function validDim(n: unknown): boolean {
 /**
  * Binds `op` to the parameter text; `label` is the element as written (used
  * as its spec unless the op gives one), `who` names it in messages.
- * Throws InvalidInput when the parameters are refused.
+ * Throws InvalidInput when the parameters are refused. With `exactViews`
+ * (ops a user brings) apply() gets src and dst cut to the payload sizes, so
+ * a JS op cannot write past its output (a typed array ignores stores beyond
+ * its end); built-ins get the slot views, whose word views they cache.
  */
-export function bind<P>(op: Op<P>, text: string | undefined, label: string, who: string): Element {
+export function bind<P>(op: Op<P>, text: string | undefined, label: string, who: string, exactViews = false): Element {
   let params: P;
   try {
     params = op.parse ? op.parse(text) : (parseParams(text, who) as P);
@@ -96,6 +99,10 @@ export function bind<P>(op: Op<P>, text: string | undefined, label: string, who:
       return { w: o.w, h: o.h, fmt };
     },
     apply(src: Uint8Array, g: Geometry, dst: Uint8Array, og: Geometry): void {
+      if (exactViews) {
+        src = src.subarray(0, payloadBytes(g.w, g.h, g.fmt));
+        dst = dst.subarray(0, payloadBytes(og.w, og.h, og.fmt));
+      }
       opApply.call(op, src, dst, asFrame(g), asFrame(og), params);
     },
   };

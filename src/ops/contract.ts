@@ -15,10 +15,11 @@
  *
  * Rules the chain runner relies on (and checks where it can):
  * - The module is loaded and checked once per process, before the first frame.
- * - `apply` reads src[0 .. bytes(g)) and writes dst[0 .. bytes(og)); src and
- *   dst never alias. They are views straight into shared-memory slots (or the
- *   chain's scratch buffers), so .length may exceed the payload: use g, not
- *   src.length. Nothing is copied in or out.
+ * - `apply` reads src (bytes(g) long) and writes dst (bytes(og) long); src
+ *   and dst never alias. They are views straight into shared-memory slots
+ *   (or the chain's scratch buffers), cut to exactly the payload: a store
+ *   past dst's end is dropped, never reaches another slot. Nothing is copied
+ *   in or out.
  * - `apply` may throw: the frame is handed back and retried on any worker up
  *   to --max-attempts times, then the stream fails (exit 4) naming the seq,
  *   the op and the message. A frame that takes longer than --frame-timeout

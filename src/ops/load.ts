@@ -66,7 +66,7 @@ export function loadElement(el: string): Element | undefined {
   if (!path.includes("/") && !/\.(ts|js|mjs|cjs)$/.test(path)) return undefined;
   const file = resolve(path);
   const op = loadModule(file, path);
-  return bind(op, m[2], el, `"${op.name}" (${path})`);
+  return bind(op, m[2], el, `"${op.name}" (${path})`, true);
 }
 
 const modules = new Map<string, Op<any>>();
