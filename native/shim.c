@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -201,8 +202,11 @@ extern char **environ;
  * are O_CLOEXEC | O_NONBLOCK (the caller polls them). The child gets
  * PR_SET_PDEATHSIG SIGKILL (kept across exec), so a worker SIGKILLed by
  * --frame-timeout does not leave its filter behind, and its own process
- * group, so killpg reaches what the shell started. Between fork and exec the
- * child calls only async-signal-safe functions (the parent has threads).
+ * group, so killpg reaches what the shell started. vfork (as glibc's
+ * posix_spawn does) rather than fork: copying the page tables of a Bun
+ * process costs milliseconds per exec: frame. Between vfork and exec the
+ * child only makes system calls on its own kernel state (no memory writes
+ * beyond its stack frame, no locks), then execs or _exits.
  */
 int shim_spawn_sh(const char *cmd, int32_t *out) {
   int in[2], o[2], e[2];
@@ -210,7 +214,13 @@ int shim_spawn_sh(const char *cmd, int32_t *out) {
   if (pipe2(o, O_CLOEXEC) < 0) { int r = -errno; close(in[0]); close(in[1]); return r; }
   if (pipe2(e, O_CLOEXEC) < 0) { int r = -errno; close(in[0]); close(in[1]); close(o[0]); close(o[1]); return r; }
   pid_t parent = getpid();
-  pid_t pid = fork();
+  char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+  /* No handler of ours may run in the child (it shares our memory until exec). */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = vfork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (pid < 0) {
     int r = -errno;
     close(in[0]); close(in[1]); close(o[0]); close(o[1]); close(e[0]); close(e[1]);
@@ -220,19 +230,18 @@ int shim_spawn_sh(const char *cmd, int32_t *out) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127); /* the parent died before prctl */
     setpgid(0, 0);
-    struct sigaction sa;
+    /* Every caught signal back to default before unblocking (as posix_spawn
+     * does); SIGPIPE too, so a filter writing to a dead worker dies as usual. */
+    struct sigaction sa, cur;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = SIG_DFL;
-    sigaction(SIGPIPE, &sa, NULL); /* a filter writing to a dead worker dies as usual */
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sig == SIGPIPE || (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN)) sigaction(sig, &sa, NULL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* dup2 clears O_CLOEXEC on 0, 1, 2; every other pipe end closes at exec. */
     if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) _exit(127);
-    char *argv[] = {"sh", "-c", (char *)cmd, NULL};
     execve("/bin/sh", argv, environ);
     _exit(127);
   }
