@@ -19,7 +19,7 @@ native/libshim.so: native/shim.c
 examples: examples/ops/libedge.so
 
 examples/ops/libedge.so: examples/ops/edge.c native/shmimg_op.h
-	gcc -O2 -Wall -Wextra -fPIC -shared -Inative -o $@ $<
+	gcc -O3 -Wall -Wextra -fPIC -shared -Inative -o $@ $<
 
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
 	$(BUN) build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
