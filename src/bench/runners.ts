@@ -23,7 +23,7 @@ import { cleanByName } from "../pipeline/ring/lifecycle";
 import type { RunReport } from "../pipeline/stages/supervisor";
 import { readStageLog, STAGE_LOG_ENV, statusBytes, type StageRecord } from "./stage-log";
 import { closeQuietly, makePipe } from "./sys";
-import { loadDeliveries, type Deliveries } from "./latency";
+import { loadDeliveries, type Deliveries } from "../io/latency-log";
 
 export interface ProcStat {
   role: string;

@@ -9,7 +9,7 @@ import { shim } from "../native/shim";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/ring/snapshot";
-import { LatencyLog } from "../bench/latency";
+import { LatencyLog } from "../io/latency-log";
 import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { closeFd, openOutput } from "../io/files";
 import { perWorkerText } from "./summary";
