@@ -1,8 +1,10 @@
 # shmimg — build, demo, test. Bun comes from npm (pinned devDependency).
 BUN := node_modules/.bin/bun
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 SRC := $(shell find src -name '*.ts') package.json
 
-.PHONY: all demo test typecheck bench soak clean distclean
+.PHONY: all demo test typecheck bench soak clean distclean install uninstall
 
 all: shmimg
 
@@ -15,6 +17,14 @@ native/libshim.so: native/shim.c
 
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
 	$(BUN) build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
+
+# The binary is standalone (the C shim is embedded): one file to copy.
+install: shmimg
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 shmimg $(DESTDIR)$(BINDIR)/shmimg
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/shmimg
 
 demo: shmimg
 	./run_demo.sh --mode=golden

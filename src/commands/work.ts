@@ -5,7 +5,8 @@ import { work, type WorkStep } from "../pipeline/stages/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { count } from "./summary";
+import { nameArg, num, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 
 /**
  * Fault injection for the crash tests, read here and never in the stage loop
@@ -34,7 +35,7 @@ export default defineCommand({
     ...nameArg,
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...parentPidArg,
     ...verboseArg,
     ...timeoutArg,
     ...sharedGroupArg,
@@ -48,7 +49,7 @@ export default defineCommand({
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
     try {
       const s = work(p, chain, { timeoutS, maxFrames, onStep: faultFromEnv() });
-      log.info(`work: ${s.frames} frames through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
+      log.info(`work: ${count(s.frames, "frame")} through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
     } finally {
       p.detach();
     }

@@ -114,7 +114,12 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
         throw e;
       }
-      pacer?.wait(frames);
+      try {
+        pacer?.wait(frames);
+      } catch (e) {
+        p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
+        throw e;
+      }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
       // Publishes the frame: pairs with the state load in the workers' claim scan.
       p.setState(raw, i, State.READY);
