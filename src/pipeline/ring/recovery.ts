@@ -103,10 +103,13 @@ export function recover(p: Pipeline): RecoveryResult {
             p.setF64(R.abortSeqF, res.poisonedSeq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
-        } else if ((p.setSlotF64(p.raw, i, S.ownerStart, 0), p.casState(p.raw, i, w, State.READY))) {
+        } else {
+          p.setSlotF64(p.raw, i, S.ownerStart, 0); // no claimer (see ownerAlive)
           // Publishes the frame again: pairs with the claim scan in work.ts.
-          p.setF64(R.redone, p.f64(R.redone) + 1);
-          res.redone++;
+          if (p.casState(p.raw, i, w, State.READY)) {
+            p.setF64(R.redone, p.f64(R.redone) + 1);
+            res.redone++;
+          }
         }
       } else if (s === State.WRITING && !ownerAlive(p, owner, i)) {
         // The producer died inside this frame: discard it (never delivered).
