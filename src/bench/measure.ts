@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { LIMITS, sized } from "./table";
-import { machineBusyS, type RunResult } from "./runners";
+import { machineBusyS } from "./proc-stats";
+import type { RunResult } from "./runners";
 import type { BenchConfig } from "./types";
 
 /** Before a run, wait while other processes use at least this share of the CPUs ... */

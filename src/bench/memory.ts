@@ -5,7 +5,8 @@
  * does not grow with the stream.
  */
 import { rmSync } from "node:fs";
-import { genFile, runShm, type ProcStat } from "./runners";
+import { genFile, runShm } from "./runners";
+import type { ProcStat } from "./proc-stats";
 import { sized, type MemorySpec } from "./table";
 import type { Bench } from "./measure";
 import type { MemoryScenario } from "./types";

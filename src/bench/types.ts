@@ -1,7 +1,7 @@
 /** What the bench measures and reports (the JSON of `bench --json` is a BenchResult). */
 import type { Machine } from "./machine";
 import type { LatencySummary } from "./stats";
-import type { ProcStat } from "./runners";
+import type { ProcStat } from "./proc-stats";
 
 export interface BenchConfig {
   quick: boolean;
