@@ -5,9 +5,9 @@
  */
 import { test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tmp } from "./spawning";
 import { Input } from "../src/io/input";
 import { Output } from "../src/io/output";
 import { makeSink, makeSource } from "../src/formats";
@@ -18,7 +18,7 @@ export interface Frame {
   data: Uint8Array;
 }
 
-const made: string[] = [];
+export { removeTempDirs } from "./spawning";
 
 /**
  * True when every tool is on PATH. A missing tool skips the caller's tests with
@@ -33,15 +33,9 @@ export function have(...tools: string[]): boolean {
   return false;
 }
 
-/** A temporary directory, removed by removeTempDirs(). */
+/** A temporary directory, removed by removeTempDirs() (or after the suite). */
 export function tempDir(tag = "fmt"): string {
-  const d = mkdtempSync(join(tmpdir(), `shmimg-fmtest-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  return tmp(`shmimg-fmtest-${tag}-`);
 }
 
 /** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */

@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFi
 import { join } from "node:path";
 import { Format } from "../src/frame/format";
 import { have, readFrames, removeTempDirs, tempDir } from "./format-io";
-import { shmimg } from "./helpers";
+import { shmimg } from "./spawning";
 import { buildCorpus, tool, type PngCase } from "./png-corpus";
 
 const TOOLS = have("pngtopam", "pnmtopng", "pamtopng", "pamdepth", "ffmpeg");
@@ -112,7 +112,7 @@ describe.skipIf(!TOOLS)("PNG conformance against netpbm's pngtopam -alphapam", (
       renameSync(c.file, to);
       c.file = to;
     }
-  });
+  }, T); // ~170 encoder runs: seconds on a loaded machine
 
   afterAll(() => {
     // The per-class table (Markdown), for the closing note.
