@@ -143,6 +143,14 @@ describe.skipIf(!TOOLS)("PNG conformance against netpbm's pngtopam -alphapam", (
       if (why) bad.push(why);
       results.push({ c, outcome: why ? "wrong" : "refused" });
     }
+    // probe reads PNGs through the same source, so it refuses and accepts alike.
+    const probe = (...extra: string[]) => shmimg(["probe", "--in-format", "png", ...extra, deep[0]!.file]);
+    const without = probe();
+    expect(without.stdout.toString()).toContain("pass --depth 8");
+    expect(without.code).toBe(2);
+    const with8 = probe("--depth", "8");
+    expect(with8.stdout.toString()).toContain("frames: 1,");
+    expect(with8.code).toBe(0);
     expect(bad).toEqual([]);
   }, T);
 

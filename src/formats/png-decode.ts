@@ -184,15 +184,18 @@ function checkImageData(hd: PngHeader): void {
   const need = rows.reduce((n, [bytes, count]) => n + (bytes + 1) * count, 0);
   const z = hd.idat.length === 1 ? hd.idat[0]! : concat(hd.idat);
   let raw: Uint8Array;
+  const tooMuch = () => new PngError(`IDAT: more image data than the ${need} bytes ${hd.w}x${hd.h}${hd.interlaced ? " interlaced" : ""} needs (data past the last row); the file is damaged`);
   try {
-    raw = inflateSync(z);
+    // Bounded: a small stream that inflates to gigabytes stops one byte past the need.
+    raw = inflateSync(z, { maxOutputLength: need + 1 });
   } catch (e) {
     const why = (e as Error).message;
+    if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooMuch();
     if ((e as { code?: string }).code === "Z_BUF_ERROR") throw new PngError(`IDAT truncated: the compressed image data ends early (zlib: ${why}); the file is cut short`);
     throw new PngError(`IDAT: the compressed image data is invalid (zlib: ${why}); the file is damaged`);
   }
-  if (raw.length !== need)
-    throw new PngError(`IDAT: ${raw.length} bytes of image data, ${hd.w}x${hd.h}${hd.interlaced ? " interlaced" : ""} needs exactly ${need} (${raw.length < need ? "rows are missing" : "data past the last row"}); the file is damaged`);
+  if (raw.length > need) throw tooMuch();
+  if (raw.length < need) throw new PngError(`IDAT: ${raw.length} bytes of image data, ${hd.w}x${hd.h}${hd.interlaced ? " interlaced" : ""} needs ${need} (rows are missing); the file is damaged`);
   let o = 0;
   rows.forEach(([bytes, count], pass) => {
     for (let y = 0; y < count; y++, o += bytes + 1) {
