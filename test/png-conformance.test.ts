@@ -10,12 +10,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Format } from "../src/frame/format";
+import { Format, payloadBytes } from "../src/frame/format";
 import { have, readFrames, removeTempDirs, tempDir } from "./format-io";
 import { shmimg } from "./spawning";
-import { buildCorpus, tool, type PngCase } from "./png-corpus";
+import { assemble, buildCorpus, chunks, tool, type PngCase } from "./png-corpus";
+import { decodePng, PngError } from "../src/formats/png-decode";
 
-const TOOLS = have("pngtopam", "pnmtopng", "pamtopng", "pamdepth", "ffmpeg");
+const TOOLS = have("pngtopam", "pnmtopng", "pamdepth", "ffmpeg");
 const T = 240_000;
 
 /** Canonical RGBA (8 bits) of a PAM with any tuple type and maxval (low maxvals scale exactly). */
@@ -218,5 +219,36 @@ describe.skipIf(!TOOLS)("PNG conformance against netpbm's pngtopam -alphapam", (
     expect(r.stderr).toContain("--depth 16 is not 8");
     expect(r.stdout.length).toBe(0);
     expect(r.code).toBe(2);
+  }, T);
+});
+
+describe.skipIf(!TOOLS)("PNG fuzz", () => {
+  test("mutated PNGs with their CRCs recomputed decode or are refused with a PngError naming a chunk, never another exception", () => {
+    const dir = tempDir("pngfuzz");
+    const seeds = buildCorpus(dir).filter((c) => c.kind === "exact");
+    let s = 12345;
+    const rnd = (n: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const counts = { decoded: 0, refused: 0 };
+    const escaped: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const seed = seeds[rnd(seeds.length)]!;
+      const cs = chunks(new Uint8Array(readFileSync(seed.file)));
+      const c = cs[rnd(cs.length - 1)]!; // any chunk but IEND
+      const data = Uint8Array.from(c.data);
+      for (let k = 1 + rnd(4); k > 0 && data.length; k--) data[rnd(data.length)] = rnd(4) === 0 ? data[rnd(data.length)]! ^ (1 << rnd(8)) : rnd(256);
+      c.data = rnd(8) === 0 ? data.subarray(0, rnd(data.length + 1)) : data;
+      const bytes = assemble(cs);
+      try {
+        const png = decodePng(bytes, { depth8: true });
+        png.fill(new Uint8Array(payloadBytes(png.w, png.h, png.fmt)));
+        counts.decoded++;
+      } catch (e) {
+        if (e instanceof PngError && /^[A-Za-z]{4}\b|^not a PNG|^pixel data/.test(e.message)) counts.refused++;
+        else escaped.push(`${seed.name} ${c.type}: ${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+    console.log(`PNG fuzz: 3000 mutations, ${counts.decoded} decoded, ${counts.refused} refused`);
+    expect(escaped.slice(0, 5)).toEqual([]);
+    expect(counts.refused).toBeGreaterThan(500);
   }, T);
 });

@@ -24,6 +24,7 @@
  *   - IHDR first, 13 bytes, a valid bit depth / colour type pair, methods 0,
  *     interlace 0 or 1, each side within 1..MAX_DIMENSION;
  *   - unknown critical chunks, PLTE missing for a palette image, no IDAT, no IEND;
+ *     PLTE, tRNS and gAMA (the chunks pngjs reads) with an impossible length;
  *   - the IDAT stream: zlib-valid (incl. its Adler-32), exactly as many bytes
  *     as the header's size needs (Adam7 passes counted), every row's filter
  *     type 0..4. (libpng only warns about data past the last row; pngjs
@@ -101,7 +102,7 @@ export function checkPng(bytes: Uint8Array): PngHeader {
     throw new PngError(`not a PNG file: the first 8 bytes are not the PNG signature (${bytes.length} bytes in the file)`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let head: PngHeader | undefined;
-  let plte = false;
+  let paletteEntries = 0;
   let last = "signature";
   let lastAt = 0;
   const idat: Uint8Array[] = [];
@@ -126,13 +127,19 @@ export function checkPng(bytes: Uint8Array): PngHeader {
     } else if (!head) throw new PngError(`IHDR missing: the first chunk is ${type}; the file is damaged`);
     else if (type === "PLTE") {
       if (len % 3 !== 0 || len === 0 || len > 768) throw new PngError(`PLTE: ${len} bytes is not 1..256 RGB entries (a multiple of 3); the file is damaged`);
-      plte = true;
+      paletteEntries = len / 3;
     } else if (type === "tRNS") {
-      const want = head.colourType === 0 ? 2 : head.colourType === 2 ? 6 : head.colourType === 3 ? len : -1;
-      if (len !== want || len === 0) throw new PngError(`tRNS: ${len} bytes is not a valid transparency chunk for ${COLOUR_TYPES[head.colourType]!.name} (${want > 0 ? `${want} bytes` : "none allowed"}); the file is damaged`);
+      const ct = head.colourType;
+      const name = COLOUR_TYPES[ct]!.name;
+      if (ct === 4 || ct === 6) throw new PngError(`tRNS: a transparency chunk in a ${name} image (it has an alpha channel); the file is damaged`);
+      if (ct === 3 && (len === 0 || len > paletteEntries)) throw new PngError(`tRNS: ${len} alpha values for a palette of ${paletteEntries} colours (1..${paletteEntries} allowed); the file is damaged`);
+      if (ct !== 3 && len !== (ct === 0 ? 2 : 6)) throw new PngError(`tRNS: ${len} bytes; a colour key for ${name} is ${ct === 0 ? 2 : 6}; the file is damaged`);
       head.trns = data;
+    } else if (type === "gAMA" && len !== 4) {
+      // pngjs reads gAMA (and fails on a short one); libpng ignores an invalid one.
+      throw new PngError(`gAMA: ${len} bytes, 4 expected; the file is damaged`);
     } else if (type === "IDAT") {
-      if (head.colourType === 3 && !plte) throw new PngError(`PLTE missing: a palette image needs a PLTE chunk before its IDAT; the file is damaged`);
+      if (head.colourType === 3 && paletteEntries === 0) throw new PngError(`PLTE missing: a palette image needs a PLTE chunk before its IDAT; the file is damaged`);
       idat.push(data);
     } else if (type === "IEND") {
       head.end = p + 12 + len;
