@@ -243,7 +243,8 @@ describe.skipIf(!TOOLS)("PNG fuzz", () => {
         png.fill(new Uint8Array(payloadBytes(png.w, png.h, png.fmt)));
         counts.decoded++;
       } catch (e) {
-        if (e instanceof PngError && /^[A-Za-z]{4}\b|^not a PNG|^pixel data/.test(e.message)) counts.refused++;
+        // Refused by the structure check (or the palette index rule), not by pngjs tripping over something.
+        if (e instanceof PngError && /^[A-Za-z]{4}\b|^not a PNG/.test(e.message) && !e.message.includes("pngjs")) counts.refused++;
         else escaped.push(`${seed.name} ${c.type}: ${(e as Error).name}: ${(e as Error).message}`);
       }
     }

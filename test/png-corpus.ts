@@ -323,7 +323,7 @@ export function buildCorpus(dir: string): PngCase[] {
     for (let y = 0; y < h; y++) raw.fill(idx, y * (w + 1) + 1, (y + 1) * (w + 1));
     return new Uint8Array(deflateSync(raw));
   };
-  add(C, "corrupt", "palette-index-out-of-range", assemble([ihdr(w, h, 8, 3), { type: "PLTE", data: Uint8Array.from([1, 2, 3, 4, 5, 6]) }, { type: "IDAT", data: palData(5) }, { type: "IEND", data: new Uint8Array(0) }]), "palette", "netpbm paints pixels whose palette index is past the palette's end black; PNG forbids such indices, and guessing a colour would change pixels");
+  add(C, "corrupt", "palette-index-out-of-range", assemble([ihdr(w, h, 8, 3), { type: "PLTE", data: Uint8Array.from([1, 2, 3, 4, 5, 6]) }, { type: "IDAT", data: palData(5) }, { type: "IEND", data: new Uint8Array(0) }]), "IDAT: a pixel uses palette index 5, PLTE has 2 colours", "netpbm paints pixels whose palette index is past the palette's end black; PNG forbids such indices, and guessing a colour would change pixels");
   add(C, "corrupt", "idat-too-long", assemble([bc[0]!, { type: "IDAT", data: rows(w * 3, 0, h + 3) }, { type: "IEND", data: new Uint8Array(0) }]), "data past the last row", "libpng warns about image data past the last row and ignores it; pngjs fails on it, so it is refused with a message that says what is wrong");
   // A zlib bomb: 50 KB of IDAT inflating to 50 MB for a 13x7 image; refused without inflating it all.
   add(C, "corrupt", "idat-inflates-to-50MB", assemble([bc[0]!, { type: "IDAT", data: new Uint8Array(deflateSync(new Uint8Array(50 << 20))) }, { type: "IEND", data: new Uint8Array(0) }]), "data past the last row", "libpng warns about image data past the last row and ignores it");

@@ -58,6 +58,8 @@ export interface PngHeader {
   depth: number;
   colourType: number;
   interlaced: boolean;
+  /** Colours in the PLTE chunk (0 without one). */
+  paletteEntries: number;
   /** The tRNS chunk's data, if any (alpha for palette entries, or a colour key). */
   trns?: Uint8Array;
   /** Byte offset just past the IEND chunk. */
@@ -143,6 +145,7 @@ export function checkPng(bytes: Uint8Array): PngHeader {
       idat.push(data);
     } else if (type === "IEND") {
       head.end = p + 12 + len;
+      head.paletteEntries = paletteEntries;
       if (idat.length === 0) throw new PngError(`IDAT missing: the file has no image data`);
       head.idat = idat;
       return head;
@@ -168,7 +171,7 @@ function checkHeader(d: Uint8Array): PngHeader {
   if (!ct.depths.includes(depth)) throw new PngError(`IHDR: bit depth ${depth} is not allowed for ${ct.name} (colour type ${colourType}: ${ct.depths.join(", ")}); the file is damaged`);
   if (compression !== 0 || filter !== 0) throw new PngError(`IHDR: compression method ${compression} / filter method ${filter} (only 0 / 0 exist); the file is damaged`);
   if (interlace > 1) throw new PngError(`IHDR: interlace method ${interlace} (only 0 = none and 1 = Adam7 exist); the file is damaged`);
-  return { w, h, depth, colourType, interlaced: interlace === 1, end: 0, idat: [] };
+  return { w, h, depth, colourType, interlaced: interlace === 1, paletteEntries: 0, end: 0, idat: [] };
 }
 
 /** The reduced images' rows: [bytes per row without the filter byte, row count] (one entry without interlacing). */
@@ -241,7 +244,10 @@ export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedP
     // CRCs were checked above (natively); pngjs would compute them again in JS.
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, hd.end), { checkCRC: false } as Parameters<typeof PNG.sync.read>[1]);
   } catch (e) {
-    throw new PngError(`pixel data not decodable (pngjs: ${(e as Error)?.message ?? String(e)}); the file is damaged or uses a feature shmimg does not read`);
+    const why = (e as Error)?.message ?? String(e);
+    const index = /index (\d+) not in palette/.exec(why);
+    if (index) throw new PngError(`IDAT: a pixel uses palette index ${index[1]}, PLTE has ${hd.paletteEntries} colours (0..${hd.paletteEntries - 1}); the file is damaged`);
+    throw new PngError(`IDAT: pixel data not decodable (pngjs: ${why}); the file is damaged or uses a feature shmimg does not read`);
   }
   const rgba = new Uint8Array(png.data.buffer, png.data.byteOffset, hd.w * hd.h * 4);
   const alpha = hd.colourType === 4 || hd.colourType === 6 || hd.trns !== undefined;
