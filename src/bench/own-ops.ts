@@ -23,21 +23,10 @@ import { dirname, join } from "node:path";
 import { Format, payloadBytes, type Geometry } from "../frame/format";
 import { Chain, parseChain } from "../ops/chain";
 
-export interface OwnOpsRow {
-  what: string;
-  size: string;
-  /** Median ms per frame. */
-  ms: number;
-  /** ms per frame above the direct copy (copy rows only). */
-  overheadMs?: number;
-}
+import type { OpsSpec } from "./table";
+import type { BenchConfig, OpsScenario } from "./types";
 
-export interface OwnOpsResult {
-  rows: OwnOpsRow[];
-  /** Built-in TS sobel ms / C edge ms at 1080p. */
-  cSpeedup?: number;
-  notes: string[];
-}
+type OwnOpsResult = OpsScenario;
 
 /** examples/ops/libedge.so next to the working directory or to this executable's checkout. */
 function exampleLib(): string | undefined {
@@ -69,9 +58,13 @@ function frame(g: Geometry): { src: Uint8Array; dst: Uint8Array } {
   return { src, dst: new Uint8Array(n) };
 }
 
-export function measureOwnOps(quick: boolean, log: (line: string) => void): OwnOpsResult {
+export function runOps(cfg: BenchConfig, spec: OpsSpec): OpsScenario {
+  return measureOwnOps(cfg.quick, cfg.log, spec.id);
+}
+
+export function measureOwnOps(quick: boolean, log: (line: string) => void, id = "OPS"): OwnOpsResult {
   const budget = quick ? 150 : 600;
-  const res: OwnOpsResult = { rows: [], notes: [] };
+  const res: OwnOpsResult = { kind: "ops", id, title: `${id}: per-frame cost of each kind of op (in-process Chain.apply, median µs/frame; overhead = minus the direct copy)`, rows: [], notes: [] };
   const lib = exampleLib();
   if (!lib) res.notes.push("native rows skipped: examples/ops/libedge.so not found (run `make examples` in the checkout)");
   const dir = mkdtempSync(join(tmpdir(), "shmimg-ownops-"));
@@ -130,7 +123,7 @@ export function measureOwnOps(quick: boolean, log: (line: string) => void): OwnO
 }
 
 export function ownOpsTable(r: OwnOpsResult): string[] {
-  const out = ["OPS: per-frame cost of each kind of op (in-process Chain.apply, median µs/frame; overhead = minus the direct copy)", ""];
+  const out = [r.title, ""];
   const us = (ms: number) => (ms * 1000).toFixed(1).padStart(11);
   out.push(`${"op".padEnd(50)}${"frame".padEnd(17)}${"µs/frame".padStart(11)}${"overhead".padStart(11)}`);
   for (const row of r.rows) out.push(`${row.what.padEnd(50)}${row.size.padEnd(17)}${us(row.ms)}${row.overheadMs === undefined ? "" : us(row.overheadMs)}`);
