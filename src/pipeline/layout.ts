@@ -66,7 +66,8 @@
  *  I5 A slot whose owner pid is dead (kill -9) is recovered under LOCK:
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
- *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
+ *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1
+ *     (at maxAttempts instead poisoned as in I8, with processed owner 0);
  *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.

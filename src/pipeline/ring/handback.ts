@@ -1,9 +1,10 @@
 /**
  * Invariant I8: a worker whose op chain failed on a frame gives it back
  * itself (it is alive, so recovery would not). At max-attempts it poisons
- * the frame and leaves the reason in the frame's processed slot; the
+ * the frame and leaves the reason in the frame's processed slot (recovery
+ * does the same for a frame that killed or hung its workers, I5); the
  * consumer stops the stream when it reaches that frame, so every earlier
- * frame is delivered first, and reports the reason in its one ERROR line.
+ * frame is delivered first, and reports the reason in one ERROR line.
  */
 import { lock, unlock } from "../ipc/sems";
 import { Abort, H, ownerOf, packState, R, S, State, stateOf } from "../layout";
@@ -24,14 +25,7 @@ export function handBack(p: Pipeline, i: number, claimed: number, writing: numbe
   p.setSlotU32(p.raw, i, S.attempts, attempts);
   const poisoned = attempts >= p.raw.u32[H.maxAttempts >> 2]!;
   if (poisoned) {
-    const text = new TextEncoder().encode(reason(attempts)).subarray(0, Math.min(MAX_REASON, p.procSlotBytes));
-    p.procViews[i]!.set(text);
-    p.setSlotF64(p.proc, i, S.n, p.slotF64(p.raw, i, S.n));
-    p.setSlotF64(p.proc, i, S.seq, p.slotF64(p.raw, i, S.seq));
-    p.setSlotU32(p.proc, i, S.len, text.length);
-    // Publishes the reason: pairs with the consumer's state load in opPoisonedAt.
-    p.casState(p.proc, i, writing, packState(State.POISONED, ownerOf(writing)));
-    p.casState(p.raw, i, claimed, packState(State.POISONED, 0));
+    poison(p, i, claimed, writing, ownerOf(writing), `frame seq ${p.slotF64(p.raw, i, S.seq)}: ${reason(attempts)}`);
     p.postAll();
     return { attempts, poisoned };
   }
@@ -49,25 +43,48 @@ export function handBack(p: Pipeline, i: number, claimed: number, writing: numbe
   return { attempts, poisoned };
 }
 
-/** Frame n was poisoned by its op (I8): its processed slot says so. */
-export function opPoisonedAt(p: Pipeline, n: number): boolean {
+/**
+ * Poisons the frame in raw slot i (raw state `rawWord`, processed state
+ * `procWord`, which its claimer owns or a recoverer has just freed):
+ * `message` goes into processed slot i, which becomes POISONED(procOwner)
+ * (procOwner 0 = the frame killed or hung its workers, I5; a pid = its op
+ * failed, I8), and the raw slot POISONED. Returns false if a state changed
+ * under us (nothing is published then).
+ */
+export function poison(p: Pipeline, i: number, rawWord: number, procWord: number, procOwner: number, message: string): boolean {
+  const text = new TextEncoder().encode(message).subarray(0, Math.min(MAX_REASON, p.procSlotBytes));
+  p.procViews[i]!.set(text);
+  p.setSlotF64(p.proc, i, S.n, p.slotF64(p.raw, i, S.n));
+  p.setSlotF64(p.proc, i, S.seq, p.slotF64(p.raw, i, S.seq));
+  p.setSlotU32(p.proc, i, S.len, text.length);
+  // Publishes the message: pairs with the consumer's state load in poisonedAt.
+  if (!p.casState(p.proc, i, procWord, packState(State.POISONED, procOwner))) return false;
+  p.casState(p.raw, i, rawWord, packState(State.POISONED, 0));
+  return true;
+}
+
+/** Frame n is poisoned (I5 at max-attempts, or I8): its processed slot says so. */
+export function poisonedAt(p: Pipeline, n: number): boolean {
   const i = n % p.K;
   return stateOf(p.state(p.proc, i)) === State.POISONED && p.slotF64(p.proc, i, S.n) === n;
 }
 
 /**
- * Stops everyone at the op-poisoned frame n (sets Abort.OP_ERROR and its
- * seq) and returns the reason the worker left, bounds-checked (I6).
+ * Stops everyone at the poisoned frame n: sets the abort (Abort.OP_ERROR
+ * when its op failed, Abort.POISONED when it killed or hung its workers) and
+ * its seq, and returns the message left in the slot, bounds-checked (I6),
+ * and whether the abort is one `run` reports itself (POISONED).
  */
-export function abortAtPoisoned(p: Pipeline, n: number): string {
+export function abortAtPoisoned(p: Pipeline, n: number): { message: string; reportedByRun: boolean } {
   const i = n % p.K;
   const seq = p.slotF64(p.proc, i, S.seq);
+  const byOp = ownerOf(p.state(p.proc, i)) !== 0;
   if (p.i32(R.abort) === Abort.NONE) {
     p.setF64(R.abortSeqF, seq);
-    p.casI32(R.abort, Abort.NONE, Abort.OP_ERROR);
+    p.casI32(R.abort, Abort.NONE, byOp ? Abort.OP_ERROR : Abort.POISONED);
   }
   p.postAll();
   const len = p.slotU32(p.proc, i, S.len);
-  const reason = len <= MAX_REASON && len <= p.procSlotBytes ? new TextDecoder().decode(p.procViews[i]!.subarray(0, len)) : "(reason unreadable)";
-  return `frame seq ${seq}: ${reason}`;
+  const message = len <= MAX_REASON && len <= p.procSlotBytes ? new TextDecoder().decode(p.procViews[i]!.subarray(0, len)) : `frame seq ${seq} was poisoned (its message is unreadable)`;
+  return { message, reportedByRun: !byOp };
 }

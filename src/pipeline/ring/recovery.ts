@@ -14,6 +14,7 @@ import { shim } from "../../native/shim";
 import { lock, unlock } from "../ipc/sems";
 import { Abort, Eos, H, ownerOf, P, packState, R, S, State, stateOf, W, WORKER_ENTRIES } from "../layout";
 import type { Pipeline } from "./pipeline";
+import { poison } from "./handback";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */
 function workerStart(p: Pipeline, pid: number): number {
@@ -137,9 +138,15 @@ export function recover(p: Pipeline): RecoveryResult {
         p.setSlotU32(p.raw, i, S.attempts, attempts);
         p.setF64(R.recoveries, p.f64(R.recoveries) + 1);
         if (attempts >= p.raw.u32[H.maxAttempts >> 2]!) {
-          if (p.casState(p.raw, i, w, packState(State.POISONED, 0))) {
-            res.poisonedSeq = p.slotF64(p.raw, i, S.seq);
-            p.setF64(R.abortSeqF, res.poisonedSeq);
+          // Poisoned: the consumer stops the stream when it reaches this
+          // frame, after every earlier one (I8's rule). Should the processed
+          // slot have changed under us, abort at once (the older rule).
+          const seq = p.slotF64(p.raw, i, S.seq);
+          const message = `frame seq ${seq} killed its worker ${attempts} times (a crash, or a hang past --frame-timeout); giving up on the stream`;
+          if (poison(p, i, w, packState(State.FREE, 0), 0, message)) res.poisonedSeq = seq;
+          else if (p.casState(p.raw, i, w, packState(State.POISONED, 0))) {
+            res.poisonedSeq = seq;
+            p.setF64(R.abortSeqF, seq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
         } else {

@@ -14,7 +14,7 @@ import { checkSignals } from "../../signals";
 import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkAbort, Peers, StageFailed } from "./peers";
-import { abortAtPoisoned, opPoisonedAt } from "../ring/handback";
+import { abortAtPoisoned, poisonedAt } from "../ring/handback";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
 import type { FrameSink } from "../../formats/types";
@@ -62,6 +62,14 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number }
   return { delivered: rec.delivered, offset: rec.offset };
 }
 
+/** The consumer reached poisoned frame n: stop everyone; under `run` a POISONED abort is reported by run itself. */
+function poisonedError(p: Pipeline, n: number): StageFailed {
+  const { message, reportedByRun } = abortAtPoisoned(p, n);
+  const e = new StageFailed(message);
+  e.secondary = reportedByRun;
+  return e;
+}
+
 export function leaveConsumer(p: Pipeline): void {
   leaveRole(p.semid, Sem.CONSUMERS);
 }
@@ -88,7 +96,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     return stateOf(p.state(proc, i)) === State.DONE && p.slotF64(proc, i, S.n) === n;
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
-  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || opPoisonedAt(p, d);
+  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || poisonedAt(p, d);
   const tick = () => peers.tick(`frame n=${d}`);
 
   for (;;) {
@@ -96,7 +104,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
-      if (opPoisonedAt(p, d)) throw new StageFailed(abortAtPoisoned(p, d)); // I8: every earlier frame is delivered
+      if (poisonedAt(p, d)) throw poisonedError(p, d); // I5/I8: every earlier frame was delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick);
