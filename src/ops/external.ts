@@ -207,7 +207,9 @@ class Child {
       if (total < 0) throw new OpFailed(got === 0 ? "wrote no image to stdout" : `wrote ${got} bytes that are not a PNM image`);
       if (got < total) throw new OpFailed(`replied ${got - payloadAt} of ${want} payload bytes (truncated image)`);
     }
-    if (sent < hlen + plen) throw new OpFailed(`replied before reading all its input (${sent} of ${hlen + plen} bytes)`);
+    // A kept filter must read every image or its stream is out of step; a
+    // one-shot exec: command may ignore its input.
+    if (!toEof && sent < hlen + plen) throw new OpFailed(`replied before reading all its input (${sent} of ${hlen + plen} bytes)`);
     return payloadAt;
   }
 
