@@ -128,6 +128,19 @@ describe("TypeScript op modules", () => {
     expect(require(file).seen).toEqual([12, 12]);
   });
 
+  test("a separate stage checks its chain before it reads a frame (produce --create waits on an empty pipe)", async () => {
+    const name = uniqueName("mod-early");
+    const producer = spawnShmimg(["produce", "--create", "--name", name, "--op", join(FIX, "no-apply.ts")], { stdin: "pipe" });
+    // Nothing is ever written to its stdin: only a check made before reading can end it.
+    expect(await producer.exited).toBe(2);
+    expect(await new Response(producer.stderr).text()).toMatch(/^ERROR: op module .*no-apply\.ts: field "apply" is missing/m);
+    (producer.stdin as import("bun").FileSink).end();
+    const worker = shmimg(["work", "--name", name, "--op", join(FIX, "no-default.ts")]);
+    expect(worker.stderr).toMatch(/no-default\.ts: has no default export/);
+    expect(worker.code).toBe(2);
+    expect(objectsOf(name)).toEqual([]);
+  });
+
   const loadErrors: [string, string, RegExp][] = [
     ["missing file", "./nope/op.ts", /ERROR: op module \.\/nope\/op\.ts: file .*nope\/op\.ts not found/],
     ["no default export", join(FIX, "no-default.ts"), /no-default\.ts: has no default export/],
