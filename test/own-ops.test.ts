@@ -265,6 +265,7 @@ describe("failures", () => {
     const data = gen(24, "16x16", "gray8", 9);
     const op = `${join(FIX, "slow.ts")}:ms=150`;
     expect(shmimg(["init", "--name", name, "--max-size", "16x16", "--max-format", "gray8", "--slots", "4", "--frame-timeout", "1"]).code).toBe(0);
+    expect(JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString()).frameTimeoutS).toBe(1);
     const consumer = spawnShmimg(["consume", "--name", name, "--output", out]);
     const stopped = spawnShmimg(["work", "--name", name, "--op", op]);
     const producer = spawnShmimg(["produce", "--name", name], { stdin: file("stopped.in", data) });
