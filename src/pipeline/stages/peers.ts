@@ -36,7 +36,7 @@ export function abortMessage(p: Pipeline): string | undefined {
   const seq = p.f64(R.abortSeqF);
   if (a === Abort.POISONED) return `frame seq ${seq} killed its worker ${p.maxAttempts} times (a crash, or a hang past --frame-timeout); giving up on the stream`;
   if (a === Abort.OP_FAILED) return `a worker could not process frame seq ${seq}; see its error above`;
-  if (a === Abort.OP_ERROR) return `frame seq ${seq} failed in the op chain ${p.maxAttempts} times; the worker's ERROR line says why (earlier frames were delivered)`;
+  if (a === Abort.OP_ERROR) return `frame seq ${seq} failed in the op chain ${p.maxAttempts} times; the consumer's ERROR line gives the op's message (earlier frames were delivered)`;
   return "the pipeline was stopped by its supervisor";
 }
 

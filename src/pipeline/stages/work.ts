@@ -167,6 +167,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     // own it; only the consumer can change the processed slot from here on.
     if (stateOf(p.state(proc, i)) !== State.FREE) {
       p.setSlotF64(raw, i, S.ownerStart, 0);
+      p.setSlotF64(raw, i, S.claimedUs, 0);
       p.setState(raw, i, State.READY);
       continue;
     }
@@ -185,6 +186,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       p.setF64(R.abortSeqF, frame.seq);
       p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
       p.setSlotF64(raw, i, S.ownerStart, 0);
+      p.setSlotF64(raw, i, S.claimedUs, 0);
       p.setState(raw, i, State.READY);
       p.postAll();
       throw e;
