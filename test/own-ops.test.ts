@@ -194,6 +194,15 @@ describe("external commands", () => {
     });
   }
 
+  for (const fmt of ["gray8", "rgb24"]) {
+    test(`exec: ImageMagick works unchanged: convert -flop equals hflip (${fmt})`, () => {
+      const input = gen(4, "29x17", fmt, 8);
+      const r = shmimg(["run", "--workers", "2", "--op", "exec:convert pnm:- -flop pnm:-", "--input", file(`im-${fmt}.in`, input)]);
+      expect(Buffer.compare(r.stdout, applyInProcess(input, "hflip"))).toBe(0);
+      expect(r.code).toBe(0);
+    });
+  }
+
   test("exec: a 1080p frame streams through a command that writes while it reads (no pipe deadlock)", () => {
     const input = gen(2, "1920x1080", "rgb24", 6);
     const r = shmimg(["run", "--workers", "1", "--op", "exec:pamflip -lr", "--input", file("flip-big.in", input)]);
