@@ -9,8 +9,11 @@
  *     src     the input frame, w x h in `format`, straight in the raw ring slot
  *             (read-only for you; other processes may be reading it too).
  *     dst     where the output goes, straight in the processed ring slot (or the
- *             chain's scratch buffer between two ops). It has room for exactly
- *             shmimg_bytes(out geometry) bytes: write that many, never more.
+ *             chain's scratch buffer between two ops). Write exactly
+ *             shmimg_bytes(out geometry) bytes, never more: shmimg keeps a
+ *             canary in the 64 bytes after them and fails the frame (before
+ *             it is published) when it finds it overwritten; further than
+ *             that is the next slot, which nothing can protect.
  *             src and dst never overlap. Nothing is copied before or after.
  *     params  the text after the symbol's ':' in the spec ("" when none),
  *             NUL-terminated, e.g. "strength=0.4;radius=2".

@@ -247,6 +247,15 @@ describe("failures", () => {
     expectStopsAtSix(`native:${LIB}#fail_on:value=255`, /^ERROR: frame seq 6: op "native:.*libedge\.so#fail_on:value=255" failed 2 time\(s\).*: fail_on returned 7/);
   });
 
+  test("a native kernel that writes past its output fails the frame before it is published", () => {
+    const name = uniqueName("overrun");
+    const r = shmimg(["run", "--name", name, "--max-attempts", "1", "--op", `native:${LIB}#overrun`, "--input", inputFile]);
+    expect(errorLines(r.stderr)).toEqual([expect.stringMatching(/^ERROR: frame seq 0: op ".*#overrun" failed 1 time\(s\).*overrun wrote past its 16x16 gray8 output \(256 bytes\)/)]);
+    expect(r.stdout.length).toBe(0);
+    expect(r.code).toBe(4);
+    expect(objectsOf(name)).toEqual([]);
+  });
+
   test("a filter that dies: exit 4, its stderr prefixed, no filter process left", () => {
     const script = join(FIX, "filter-die-on-255.py");
     expectStopsAtSix(`filter:python3 ${script}`, /^ERROR: frame seq 6: op "filter:python3 .*" failed 2 time\(s\).*exited \(exit status 3\)/);

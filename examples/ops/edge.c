@@ -4,6 +4,7 @@
  *   shmimg run --op 'native:./examples/ops/libedge.so#edge' ...        (gray8, = built-in sobel)
  *   shmimg run --op 'native:./examples/ops/libedge.so#halve' ...       (any packed format, half size)
  *   shmimg run --op 'native:./examples/ops/libedge.so#fail_on:value=255' ...  (fails frames whose first byte is 255)
+ *   fail_on and overrun exist for the tests.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,15 @@ SHMIMG_OP_OUT(halve) {
   if (*format == SHMIMG_YUV420P) return 1;
   *w = (*w + 1) / 2;
   *h = (*h + 1) / 2;
+  return 0;
+}
+
+/* Test helper: copies the frame and then writes 4 bytes past its end (shmimg catches it). */
+SHMIMG_OP(overrun) {
+  (void)params;
+  uint64_t n = shmimg_bytes(w, h, format);
+  memcpy(dst, src, n);
+  memset(dst + n, 0, 4);
   return 0;
 }
 

@@ -11,6 +11,8 @@ import { loadElement, splitChain } from "./load";
 import { ALIASES, OPS, findOp } from "./registry";
 import { checkInput, type Step } from "./types";
 
+const SCRATCH_GUARD = 64;
+
 const ELEMENT = /^([A-Za-z][A-Za-z0-9]*)(?:\s*[:=]\s*(.*))?$/;
 
 /**
@@ -214,8 +216,9 @@ export class Chain {
       if ((i - 1) % 2 === 0) needA = Math.max(needA, bytes);
       else needB = Math.max(needB, bytes);
     }
-    if (this.a.length < needA) this.a = new Uint8Array(needA);
-    if (this.b.length < needB) this.b = new Uint8Array(needB);
+    // + SCRATCH_GUARD: room for a native kernel's canary (src/ops/kernel.ts) between two steps too.
+    if (this.a.length < needA + SCRATCH_GUARD) this.a = new Uint8Array(needA + SCRATCH_GUARD);
+    if (this.b.length < needB + SCRATCH_GUARD) this.b = new Uint8Array(needB + SCRATCH_GUARD);
     this.cachedIn = new FrameGeometry(g.w, g.h, g.fmt);
     this.runGeoms = geoms;
     return geoms;

@@ -16,7 +16,7 @@
 import { dlopen, FFIType, type Library } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { InvalidInput } from "../errors";
-import { FORMAT_NAMES, parseFormat } from "../frame/format";
+import { FORMAT_NAMES, parseFormat, payloadBytes, type Format } from "../frame/format";
 import type { FormatName, Op } from "./contract";
 import { OpFailed } from "./external";
 
@@ -26,6 +26,8 @@ const OUT = { args: [ptr, ptr, ptr, ptr], returns: i32 } as const;
 
 type Kernel = (src: Uint8Array, dst: Uint8Array, w: number, h: number, fmt: number, params: Uint8Array) => number;
 type OutFn = (w: Uint32Array, h: Uint32Array, fmt: Uint32Array, params: Uint8Array) => number;
+
+const CANARY = Uint8Array.of(0xa5, 0x5a, 0xc3, 0x3c, 0x96, 0x69, 0x0f, 0xf0);
 
 const libs = new Map<string, { fn: Kernel; out?: OutFn; lib: Library<any> }>();
 
@@ -79,9 +81,17 @@ export function nativeOp(file: string, sym: string, label: string): Op<Uint8Arra
       if (name === undefined) throw new InvalidInput(`op ${who}: ${sym}_out set format code ${f[0]}, which is not 1..4`);
       return { w: w[0]!, h: h[0]!, format: name };
     },
-    apply(src, dst, g, _og, params) {
+    apply(src, dst, g, og, params) {
+      // A canary in the room after the output (when the slot or scratch
+      // buffer has any) catches a kernel that writes past it before the
+      // result is published.
+      const end = payloadBytes(og.w, og.h, og.fmt as Format);
+      const guard = Math.min(CANARY.length, dst.length - end);
+      for (let k = 0; k < guard; k++) dst[end + k] = CANARY[k]!;
       const r = fn(src, dst, g.w, g.h, g.fmt, params);
       if (r !== 0) throw new OpFailed(`${sym} returned ${r}`);
+      for (let k = 0; k < guard; k++)
+        if (dst[end + k] !== CANARY[k]) throw new OpFailed(`${sym} wrote past its ${og.w}x${og.h} ${og.format} output (${end} bytes); see shmimg_bytes() in native/shmimg_op.h`);
     },
   };
 }
