@@ -11,7 +11,7 @@ import { formatName } from "../../frame/format";
 import { checkSignals, Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers } from "./peers";
+import { Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource } from "../../formats/types";
@@ -148,6 +148,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
     failure = e;
     if (e instanceof PartialFrame) eos = Eos.PARTIAL;
     else if (e instanceof Interrupted) eos = Eos.INTERRUPTED;
+    else if (e instanceof StageFailed) eos = Eos.TIMED_OUT;
     else if (eos === Eos.OK) eos = Eos.INVALID;
     if (eos !== Eos.FULL) p.setF64(P.eosSeq, p.f64(P.lastSeq));
   }
