@@ -5,7 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { SHMIMG, sh, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { openPipeline } from "../src/pipeline/ring/pipeline";
+import { snapshot } from "../src/pipeline/ring/snapshot";
+import { renderWatch } from "../src/pipeline/ring/overview";
 
 const dir = tmp();
 const frames = (n: number, size = "8x8", format = "rgb24") => shmimg(["gen", "--count", String(n), "--size", size, "--format", format, "-q"]).stdout;
@@ -99,6 +102,39 @@ describe("ls and stat", () => {
       const out = await new Response(watch.stdout as ReadableStream).text();
       expect(out.trimEnd().split("\n").pop()).toBe(`stat: pipeline "${name}" finished: 4 frames delivered (last seq 3)`);
       expect(code).toBe(0);
+    } finally {
+      shmimg(["clean", "-n", name]);
+    }
+  });
+});
+
+describe("stat --watch on a terminal", () => {
+  test("the view fits the terminal: summary and busy slots, the rest counted", () => {
+    const name = uniqueName("fit");
+    expect(shmimg(["init", "-n", name, "--max-size", "8x8", "--slots", "32", "-q"]).code).toBe(0);
+    try {
+      // No worker: 20 frames stay READY in 20 slots.
+      expect(shmimg(["produce", "-n", name, "-q"], { stdin: frames(20) }).code).toBe(0);
+      const p = openPipeline(name);
+      let view: string;
+      try {
+        view = renderWatch(snapshot(p), 12, 60, 3);
+      } finally {
+        p.detach();
+      }
+      const lines = view.split("\n");
+      expect(lines.length).toBeLessThanOrEqual(12);
+      for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
+      expect(view).toContain("busy slots (20 of 32)");
+      expect(view).toMatch(/\.\.\. \d+ more busy slots/);
+      // On a real terminal of 12 rows x 60 columns, with its escape codes.
+      const bin = SHMIMG.map((a) => `'${a}'`).join(" ");
+      const tty = sh(`script -qec "stty rows 12 cols 60; timeout -s INT 2 ${bin} stat -n ${name} --watch" /dev/null`);
+      const screen = tty.stdout.toString();
+      expect(screen).toContain("\x1b[H\x1b[2J");
+      const drawn = screen.split("\x1b[H\x1b[2J").pop()!.trimEnd().split(/\r?\n/);
+      expect(drawn.length).toBeLessThanOrEqual(12);
+      for (const l of drawn) expect(l.length).toBeLessThanOrEqual(60);
     } finally {
       shmimg(["clean", "-n", name]);
     }
