@@ -161,6 +161,9 @@ describe("frames and terminals", () => {
     const run = sh(`${bin} run -i ${input} >&-`);
     expect(run.stderr).toMatch(/^ERROR: run: stdout is closed/m);
     expect(run.code).toBe(2);
+    const text = sh(`${bin} ops >&-`);
+    expect(text.stderr).toMatch(/^ERROR: stdout is closed \(>&-\)/m);
+    expect(text.code).toBe(2);
     const devnull = sh(`${bin} run -i ${input} -n ${uniqueName("devnull")} -q > /dev/null`);
     expect(devnull.stderr).toBe("");
     expect(devnull.code).toBe(0);
