@@ -68,7 +68,8 @@ async function watch(name: string, o: { json: boolean; sharedGroup: boolean }): 
     if (end) {
       p?.detach();
       // With --json, stdout stays JSON lines: the last line goes to stderr.
-      if (end.code === 0) o.json ? log.info(end.line) : writeOut(end.line + "\n");
+      if (end.code === 0 && o.json) log.info(end.line);
+      else if (end.code === 0) writeOut(end.line + "\n");
       else throw new ShmimgError(end.line.replace(/^stat: /, ""), end.code);
       return;
     }
