@@ -3,6 +3,9 @@ import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
+import type { RunIdentity } from "../pipeline/stages/resume";
+import { Heal } from "../pipeline/layout";
+import { absolute, fnv1a, identityOfArg } from "../io/identity";
 import { log, printError } from "../log";
 import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
 import { perWorkerText } from "./summary";
@@ -19,13 +22,41 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
   return out;
 }
 
+/** "3 restarts (producer 1, workers 1, consumer 1)". */
+function restartsText(r: RunReport): string {
+  const by = r.restartsByRole;
+  return `${r.restarts} restarts${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
+}
+
 export function summary(r: RunReport, op: string, workers: number): string {
   const fps = r.framesOut / Math.max(r.wallS, 1e-9);
+  const resumed = r.resumedAt === undefined ? "" : `, resumed after ${r.resumedAt} frames delivered by an earlier run`;
   return (
-    `run: ${r.framesIn} frames in, ${r.framesOut} out through "${op}" with ${workers} workers ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s: ` +
-    `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${r.restarts} restarts; ` +
+    `run: ${r.framesIn} frames in, ${r.framesOut} out${resumed} through "${op}" with ${workers} workers ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s: ` +
+    `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
+}
+
+/**
+ * Roles run can restart after they die (I9): the producer when its input can
+ * be read again from a recorded position, the consumer when its output can be
+ * truncated and continued. Pipes and terminals cannot.
+ */
+function healable(args: Record<string, unknown>): number {
+  const input = args["in-format"] === "png" || identityOfArg(args.input as string | undefined, 0).kind === "file";
+  const out = identityOfArg(args.output as string | undefined, 1);
+  const named = !!args.output && args.output !== "-";
+  const output = args["out-format"] === "png" || out.kind === "file" || (named && out.kind === "missing");
+  return (input ? Heal.PRODUCER : 0) | (output ? Heal.CONSUMER : 0);
+}
+
+/** What --resume compares: input (format, flags, file), op chain, output (format, path). */
+function jobIdentity(args: Record<string, unknown>): RunIdentity {
+  const path = args.input as string | undefined;
+  const i = identityOfArg(path, 0);
+  const input = [args["in-format"], args.size, args["pix-fmt"], absolute(path), i.dev, i.ino, i.kind === "file" ? i.size : 0, i.kind === "file" ? i.mtimeMs : 0];
+  return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify([args["out-format"], absolute(args.output as string | undefined)])) };
 }
 
 export const example = "shmimg gen --count 1000 --size 640x480 | shmimg run --workers 2 --op grayscale,blur > out.shm";
@@ -38,7 +69,8 @@ export default defineCommand({
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
-    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
+    resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
@@ -52,7 +84,9 @@ export default defineCommand({
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     num(args.timeout, "timeout", 0, 1e9, false);
+    if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
+    if (!args.name) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
     const r = await runPipeline({
       name,
@@ -62,6 +96,9 @@ export default defineCommand({
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
+      heal: healable(args),
+      identity: jobIdentity(args),
+      resume: args.resume,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
     if (args.json) {
