@@ -188,14 +188,17 @@ class Supervisor {
     if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === 137 || code === Exit.STAGE_FAILED)) return;
     if (this.crashed(c) && (await this.replace(p, c))) return;
     if (c.role === "producer") this.onProducerExit(p, c, code);
-    else if (c.role === "consumer") this.onConsumerExit(p, code);
+    else if (c.role === "consumer") this.onConsumerExit(p, c, code);
     else this.onWorkerExit(p, c, code);
   }
 
-  /** Killed by a signal we did not send (kill -9, a crash). */
+  /**
+   * Killed by a signal we did not send (kill -9, a crash; also SIGINT/SIGHUP
+   * in the first milliseconds of a stage, before it installs its handlers: a
+   * stage that handles a signal exits with a code instead).
+   */
   private crashed(c: Child): boolean {
-    const code = exitCodeOf(c.proc);
-    return c.proc.signalCode !== null && code !== 143 && code !== 130 && !this.children.stoppedByUs(c);
+    return c.proc.signalCode !== null && !this.children.stoppedByUs(c);
   }
 
   /** Starts another stage of a crashed one's role when that role heals here; false when it does not. */
@@ -224,13 +227,22 @@ class Supervisor {
   private onProducerExit(p: Pipeline, c: Child, code: number): void {
     // No producer will follow: a stream it left open ends (recovery marks it, I9).
     Atomics.and(p.raw.i32, U.heal >> 2, ~Heal.PRODUCER);
-    // Killed after the end of its input was marked: nothing was lost.
-    this.report.codes.producer = this.crashed(c) && p.i32(P.eos) === Eos.OK ? 0 : code;
+    if (!this.crashed(c)) {
+      this.report.codes.producer = code;
+    } else if (p.i32(P.eos) === Eos.OK) {
+      this.report.codes.producer = 0; // killed after the end of its input was marked: nothing was lost
+    } else {
+      // The stream is incomplete, not failed: every frame it completed is delivered (exit 3).
+      if (!(this.o.heal & Heal.PRODUCER)) log.warn(`run: producer pid ${c.proc.pid} died (${c.proc.signalCode}); its input is a pipe or terminal and cannot be read again, so the stream ends after the frames it completed`);
+      this.report.codes.producer = Exit.INCOMPLETE;
+    }
   }
 
-  private onConsumerExit(p: Pipeline, code: number): void {
+  private onConsumerExit(p: Pipeline, c: Child, code: number): void {
     this.consumerDoneAt = performance.now();
     this.report.codes.consumer = code;
+    if (this.crashed(c) && !this.stopping)
+      this.report.error = `the consumer (pid ${c.proc.pid}) died (${c.proc.signalCode}) after delivering ${p.delivered()} frames${this.o.heal & Heal.CONSUMER ? "" : "; its output is a pipe or terminal, which cannot be continued"}`;
     // Nobody will drain the ring: stop the others.
     if (code !== 0 && code !== Exit.INCOMPLETE) this.abort(p);
   }
