@@ -294,3 +294,51 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
     }, 120_000);
   }
 });
+
+describe("formats other than native resume at the recorded position", () => {
+  // Each input format is made from the native input by an uninterrupted run, and
+  // each healed run must equal an uninterrupted run of the same command.
+  const cases: { label: string; inFormat: string; outFormat: string; pixFmt: string; role: "produce" | "consume" }[] = [
+    { label: "pnm input", inFormat: "pnm", outFormat: "native", pixFmt: "rgb24", role: "produce" },
+    { label: "y4m input (stream header read again)", inFormat: "y4m", outFormat: "native", pixFmt: "yuv420p", role: "produce" },
+    { label: "png folder input (file index)", inFormat: "png", outFormat: "native", pixFmt: "rgb24", role: "produce" },
+    { label: "y4m output (header written once)", inFormat: "native", outFormat: "y4m", pixFmt: "yuv420p", role: "consume" },
+    { label: "png folder output", inFormat: "native", outFormat: "png", pixFmt: "rgb24", role: "consume" },
+  ];
+  for (const c of cases) {
+    test(`${c.label}: the ${ROLE_NAMES[c.role]} SIGKILLed twice under run, output identical to an uninterrupted run`, async () => {
+      const n = 600;
+      const native = join(dir, `fmt-${c.inFormat}-${c.outFormat}.shm`);
+      writeFileSync(native, shmimg(["gen", "--count", String(n), "--size", "32x24", "--format", c.pixFmt, "--seed", "4"]).stdout);
+      let src = native;
+      if (c.inFormat !== "native") {
+        src = join(dir, `fmt-src-${c.inFormat}${c.inFormat === "png" ? "" : `.${c.inFormat}`}`);
+        expect(shmimg(["run", "--op", "identity", "--input", native, "--out-format", c.inFormat, "--output", src]).code).toBe(0);
+      }
+      const outPath = (tag: string) => join(dir, `fmt-out-${c.inFormat}-${c.outFormat}-${tag}`);
+      const args = (out: string) => ["run", "--workers", "2", "--op", "invert", "--fps", "300", "--in-format", c.inFormat, "--input", src, "--out-format", c.outFormat, "--output", out];
+      const ref = shmimg(args(outPath("ref")));
+      expect(ref.code).toBe(0);
+      const name = uniqueName(`fmt-${c.inFormat}-${c.outFormat}`);
+      const run = spawnShmimg([...args(outPath("healed")), "--name", name]);
+      const stderr = new Response(run.stderr).text();
+      const measure = () => {
+        const pr = progressOf(name);
+        return pr ? (c.role === "produce" ? pr.committed : pr.delivered) : -1;
+      };
+      let last = 0;
+      for (let kill = 0; kill < 2; kill++) {
+        await waitFor(() => measure() > last + 20 && stagesOf(run.pid, c.role).length > 0, 60_000, `progress after kill ${kill}`);
+        last = measure();
+        process.kill(stagesOf(run.pid, c.role)[0]!, "SIGKILL");
+      }
+      const code = await run.exited;
+      const err = await stderr;
+      expect(last).toBeLessThan(n);
+      expect(err).toContain(`${ROLE_NAMES[c.role] === "producer" ? "producer 2" : "consumer 2"}`);
+      const read = (p: string) => (c.outFormat === "png" ? Buffer.concat(require("node:fs").readdirSync(p).sort().map((f: string) => readFileSync(join(p, f)))) : readFileSync(p));
+      expect(Buffer.compare(read(outPath("healed")), read(outPath("ref")))).toBe(0);
+      expect(code).toBe(0);
+    }, 120_000);
+  }
+});
