@@ -3,10 +3,11 @@
  * that must not be written past the payload) and a sink over frames (slots
  * kept alive until each flush, as ring slots are), through real fds.
  */
+import { test } from "bun:test";
 import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tmp } from "./spawning";
 import { Input } from "../src/io/input";
 import { Output } from "../src/io/output";
 import { makeSink, makeSource } from "../src/formats";
@@ -17,17 +18,24 @@ export interface Frame {
   data: Uint8Array;
 }
 
-const made: string[] = [];
+export { removeTempDirs } from "./spawning";
 
-/** A temporary directory, removed by removeTempDirs(). */
-export function tempDir(tag = "fmt"): string {
-  const d = mkdtempSync(join(tmpdir(), `shmimg-fmtest-${tag}-`));
-  made.push(d);
-  return d;
+/**
+ * True when every tool is on PATH. A missing tool skips the caller's tests with
+ * a visible reason; with CI=true it registers a failing test naming the tool.
+ */
+export function have(...tools: string[]): boolean {
+  const missing = tools.filter((t) => !Bun.which(t));
+  if (missing.length === 0) return true;
+  const why = `missing tool(s): ${missing.join(", ")} (apt-get install ffmpeg netpbm)`;
+  if (process.env.CI === "true") test(`required tools are installed: ${missing.join(", ")}`, () => { throw new Error(why); });
+  else console.warn(`skipping tests: ${why}`);
+  return false;
 }
 
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+/** A temporary directory, removed by removeTempDirs() (or after the suite). */
+export function tempDir(tag = "fmt"): string {
+  return tmp(`shmimg-fmtest-${tag}-`);
 }
 
 /** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */

@@ -5,16 +5,15 @@ import { recordOutput, verifyOutput, type OutputTarget } from "../pipeline/stage
 import { Output } from "../io/output";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
-import { Eos, EOS_NAMES, P } from "../pipeline/layout";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
-import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
-import { snapshot } from "../pipeline/ring/snapshot";
-import { LatencyLog } from "../bench/latency";
-import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { consumeReport, incompleteStream, progressLine } from "../pipeline/stages/consume-report";
+import { LatencyLog } from "../io/latency-log";
+import { jsonArg, jsonOutArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, reportTarget, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { closeFd, openOutput } from "../io/files";
-import { perWorkerText } from "./summary";
+import { consumeSummary } from "./summary";
+import { checkFramesStdout } from "../io/stdio";
 
 export const example = "shmimg consume --name cam --output out.shm";
 
@@ -26,10 +25,11 @@ export default defineCommand({
   args: {
     ...nameArg,
     ...outputArgs,
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
-    "latency-out": { type: "string", description: "(bench) Save per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...parentPidArg,
+    ...latencyOutArg,
     ...verboseArg,
     ...jsonArg,
+    ...jsonOutArg,
     ...timeoutArg,
     ...sharedGroupArg,
   },
@@ -46,6 +46,8 @@ export default defineCommand({
       joined = true;
       const outFormat = String(args["out-format"]);
       const toStdout = !args.output || args.output === "-";
+      if (toStdout && outFormat !== "png") checkFramesStdout("consume");
+      const report_ = reportTarget("consume", args, toStdout && outFormat !== "png");
       const target = (fd: number): OutputTarget => ({ label: toStdout ? "stdout" : `--output ${args.output}`, format: outFormat, formats: OUT_FORMATS, fd, dir: args.output });
       const check = (fd: number) => (at.delivered > 0 ? verifyOutput(p, target(fd), at) : recordOutput(p, target(fd)));
       if (at.delivered > 0) {
@@ -60,47 +62,17 @@ export default defineCommand({
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
       const t0 = performance.now();
       const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
-      const onProgress = tty
-        ? (frames: number, bytes: number) => {
-            const s = (performance.now() - t0) / 1000;
-            const total = p.i32(P.eos) !== Eos.NONE ? ` of ${p.f64(P.head) - at.delivered} (${((100 * frames) / Math.max(1, p.f64(P.head) - at.delivered)).toFixed(0)}%)` : "";
-            process.stderr.write(`\r\x1b[Kconsume: ${frames} frames${total}, ${(frames / s).toFixed(0)} frames/s, ${(bytes / s / 1e6).toFixed(1)} MB/s`);
-          }
-        : undefined;
+      const onProgress = tty ? (frames: number, bytes: number) => process.stderr.write(`\r\x1b[K${progressLine(p, at.delivered, frames, bytes, (performance.now() - t0) / 1000)}`) : undefined;
       const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress, tailHash: tail && ((off: number) => tail!.hash(off)) });
       if (tty) process.stderr.write("\r\x1b[K");
       const wallS = (performance.now() - t0) / 1000;
       sink.close();
-      const snap = snapshot(p);
-      const report = {
-        frames: s.frames,
-        bytes: s.bytes,
-        wallS,
-        framesPerS: s.frames / Math.max(wallS, 1e-9),
-        mbPerS: s.bytes / Math.max(wallS, 1e-9) / 1e6,
-        resumedAt: s.resumedAt,
-        lastSeq: s.lastSeq,
-        seqGaps: s.gaps,
-        consumerWaitS: s.blockedUs / 1e6,
-        producerBlockedS: snap.producer.blockedS,
-        dropped: snap.producer.dropped,
-        redone: snap.recovery.redone,
-        perWorker: Object.fromEntries(snap.workers.map((w) => [w.pid, w.frames])),
-        stream: snap.producer.eos,
-      };
-      if (args.json) process.stderr.write(JSON.stringify(report) + "\n");
+      const report = consumeReport(p, s, wallS);
+      report_?.(report);
       if (lat) lat.save(args["latency-out"]!);
-      const eos = s.eos;
-      log.info(
-        `consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s: ${report.framesPerS.toFixed(0)} frames/s, ${report.mbPerS.toFixed(1)} MB/s; last seq ${s.lastSeq}, ${s.gaps} seq gaps, ${report.dropped} dropped, ${report.redone} redone; workers ${perWorkerText(report.perWorker)}; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
-      );
-      if (eos !== Eos.OK) {
-        const why = EOS_NAMES[eos] ?? `eos ${eos}`;
-        const e = new ShmimgError(`stream incomplete (${why} after seq ${p.f64(P.eosSeq)}): delivered every complete frame, last seq delivered ${s.lastSeq}`, Exit.INCOMPLETE);
-        // The producer already reported its own end (partial, invalid, full, signal); a dead producer it could not.
-        e.secondary = eos !== Eos.PRODUCER_DIED;
-        throw e;
-      }
+      log.info(consumeSummary(p.name, report));
+      const incomplete = incompleteStream(p, s);
+      if (incomplete) throw incomplete;
     } finally {
       if (joined) leaveConsumer(p);
       tail?.close();

@@ -12,14 +12,16 @@ import type { FrameInfo, FrameSource, SourcePosition } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
+import { checkFramesStdin } from "../io/stdio";
+import { count } from "./summary";
 
 export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
   const size = args.size ? parseSize(String(args.size)) : undefined;
   if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
   const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
-  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined });
+  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined, depth: depthArg(args.depth) });
 }
 
 export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";
@@ -35,10 +37,10 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
-    resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false },
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
-    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false, internal: true },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
+    ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {
@@ -47,6 +49,7 @@ export default defineCommand({
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args["in-format"] !== "png" && (!args.input || args.input === "-")) checkFramesStdin("produce");
     const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
     let p: Pipeline | undefined;
     try {
@@ -61,7 +64,7 @@ export default defineCommand({
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
       const s = produce(p, source, { whenFull: mode, timeoutS, fps, resume: args.resume });
-      log.info(`produce: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
+      log.info(`produce: ${count(s.frames, "frame")} (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
     } finally {
       closeFd(fd);
       p?.detach();

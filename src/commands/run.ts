@@ -7,8 +7,9 @@ import type { RunIdentity } from "../pipeline/stages/resume";
 import { Heal } from "../pipeline/layout";
 import { absolute, fnv1a, identityOfArg } from "../io/identity";
 import { log, printError } from "../log";
-import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
-import { perWorkerText } from "./summary";
+import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
+import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
+import { count, perWorkerText, rates } from "./summary";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -25,15 +26,15 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
 /** "3 restarts (producer 1, workers 1, consumer 1)". */
 function restartsText(r: RunReport): string {
   const by = r.restartsByRole;
-  return `${r.restarts} restarts${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
+  return `${count(r.restarts, "restart")}${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
 }
 
 export function summary(r: RunReport, op: string, workers: number): string {
-  const fps = r.framesOut / Math.max(r.wallS, 1e-9);
+  const rate = rates(r.framesOut, r.bytesOut, r.wallS);
   const resumed = r.resumedAt === undefined ? "" : `, resumed after ${r.resumedAt} frames delivered by an earlier run`;
   return (
-    `run: ${r.framesIn} frames in, ${r.framesOut} out${resumed} through "${op}" with ${workers} workers ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s: ` +
-    `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
+    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out${resumed} through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
 }
@@ -59,6 +60,12 @@ function jobIdentity(args: Record<string, unknown>): RunIdentity {
   return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify([args["out-format"], absolute(args.output as string | undefined)])) };
 }
 
+/** The consumer was killed (no stage could say so): run reports it. */
+function consumerKilled(r: RunReport): boolean {
+  const c = r.codes.consumer;
+  return c > 128 && c !== 130 && c !== 141 && c !== 143;
+}
+
 export const example = "shmimg gen --count 1000 --size 640x480 | shmimg run --workers 2 --op grayscale,blur > out.shm";
 
 export default defineCommand({
@@ -68,31 +75,37 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
-    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
+    workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
     ...timeoutArg,
     ...jsonArg,
+    ...jsonOutArg,
     ...verboseArg,
-    "latency-out": { type: "string", description: "(bench) Consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...latencyOutArg,
   },
   async run({ args }) {
     const workers = num(args.workers, "workers", 1, 32);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
+    depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
     if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
     if (!args.name) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
+    const framesToStdout = (!args.output || args.output === "-") && args["out-format"] !== "png";
+    if (!args.input || args.input === "-") checkFramesStdin("run");
+    if (framesToStdout) checkFramesStdout("run");
+    const report = reportTarget("run", args, framesToStdout);
     const r = await runPipeline({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
@@ -101,12 +114,11 @@ export default defineCommand({
       resume: args.resume,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-    if (args.json) {
-      const text = JSON.stringify(r) + "\n";
-      (args.output && args.output !== "-" ? process.stdout : process.stderr).write(text);
-    }
+    report?.(r);
     if (r.error) printError(r.error);
-    log.info(summary(r, args.op, workers));
+    else if (consumerKilled(r)) printError(`the consumer died of signal ${r.codes.consumer - 128}: ${r.framesOut} of ${count(r.framesIn, "frame")} delivered; run again (frames after the last delivered one are lost with the pipeline)`);
+    // A stage (or run itself) already said why on an ERROR line: no summary after it.
+    if (!failed(r.code)) log.info(summary(r, args.op, workers));
     process.exitCode = r.code;
   },
 });

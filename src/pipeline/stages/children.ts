@@ -46,7 +46,14 @@ export class Children {
 
   /** The next child to exit (removed from the live set), or undefined after `ms`. */
   async next(ms: number): Promise<Child | undefined> {
-    const exited = await Promise.race([...[...this.live].map((c) => c.proc.exited.then(() => c)), Bun.sleep(ms).then(() => undefined)]);
+    // A cleared timer, not Bun.sleep: a pending sleep would keep the process
+    // alive up to `ms` after the last child exited (Ctrl-C must end at once).
+    let timer: Timer | undefined;
+    const exited = await Promise.race([
+      ...[...this.live].map((c) => c.proc.exited.then(() => c)),
+      new Promise<undefined>((r) => (timer = setTimeout(r, ms))),
+    ]);
+    clearTimeout(timer);
     if (exited) this.live.delete(exited);
     return exited;
   }

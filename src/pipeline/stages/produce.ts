@@ -9,6 +9,7 @@
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
 import { errnoName, libc } from "../../native/libc";
+import { Pacer } from "../../io/pace";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
 import { Interrupted } from "../../signals";
@@ -98,8 +99,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let i = 0;
   const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
-  const paceUs = o.fps ? 1e6 / o.fps : 0;
-  const t0 = shim.shim_now_us();
+  const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
   let failure: unknown;
   try {
@@ -148,13 +148,11 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
         throw e;
       }
-      if (paceUs) {
-        // Sleep most of the gap (a busy wait would steal a core from the
-        // workers and the consumer on a small machine), spin the last 150 µs.
-        const due = t0 + (frames + 1) * paceUs;
-        const left = due - shim.shim_now_us();
-        if (left > 300) libc.usleep(Math.floor(left - 150));
-        while (shim.shim_now_us() < due) {}
+      try {
+        pacer?.wait(frames);
+      } catch (e) {
+        p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
+        throw e;
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
       // The commit point (I7): from here a restart continues after this frame.
