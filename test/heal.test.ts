@@ -68,6 +68,36 @@ describe("run heals every stage when both ends are files", () => {
   }
 });
 
+describe("restart limits per role", () => {
+  for (const [role, code] of [["produce", 3], ["consume", 4]] as const) {
+    test(`a ${ROLE_NAMES[role]} that dies on start-up every time is replaced 3 times, not for ever (exit ${code})`, async () => {
+      const name = uniqueName(`futile-${role}`);
+      const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", join(dir, `futile-${role}.out`)]);
+      const stderr = new Response(run.stderr).text();
+      await waitFor(() => (progressOf(name)?.delivered ?? 0) > 10, 60_000, "the stream going");
+      let exited = false;
+      run.exited.then(() => (exited = true));
+      let kills = 0;
+      // Every stage of this role is killed as soon as it appears, before it can move the stream on.
+      while (!exited && kills < 20) {
+        for (const pid of stagesOf(run.pid, role)) {
+          try {
+            process.kill(pid, "SIGKILL");
+            kills++;
+          } catch {}
+        }
+        await Bun.sleep(5);
+      }
+      const err = await stderr;
+      expect(err).toContain(`the ${ROLE_NAMES[role]} died again without moving the stream on after its last restarts; not starting another`);
+      expect(kills).toBeGreaterThanOrEqual(4); // the first one and 3 replacements
+      expect(kills).toBeLessThan(20);
+      expect(objectsOf(name)).toEqual([]);
+      expect(await run.exited).toBe(code);
+    }, 120_000);
+  }
+});
+
 describe("run cannot heal a stage whose end is a pipe", () => {
   test("a producer reading a pipe, SIGKILLed: every complete frame is delivered and run exits 3", async () => {
     const name = uniqueName("heal-pipe-in");
