@@ -325,6 +325,28 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
   }
 });
 
+describe("a stage in a separate shell keeps an inherited-ignored SIGHUP (issue 9.12)", () => {
+  test("nohup'd consume survives SIGHUP and delivers the whole stream", async () => {
+    const name = uniqueName("ign-stage");
+    const output = join(dir, "ign-stage.out");
+    expect(shmimg(["init", "--name", name, "--max-size", "64x48", "--max-format", "rgb24", "--slots", "8"]).code).toBe(0);
+    const line = `trap '' HUP; exec ${SHMIMG.map((a) => `'${a}'`).join(" ")} consume --name ${name} --output '${output}'`;
+    const consumer = Bun.spawn(["bash", "-c", line], { stdout: "ignore", stderr: "pipe" });
+    const stderr = new Response(consumer.stderr).text();
+    const worker = spawnShmimg(["work", "--name", name, "--op", "invert"]);
+    const producer = spawnShmimg(["produce", "--name", name, "--input", input, "--fps", "500"]);
+    await waitFor(() => (progressOf(name)?.delivered ?? 0) > 10, 60_000, "frames delivered");
+    process.kill(consumer.pid, "SIGHUP");
+    expect(await producer.exited).toBe(0);
+    expect(await worker.exited).toBe(0);
+    const code = await consumer.exited;
+    expect(await stderr).not.toContain("ERROR");
+    expect(Buffer.compare(readFileSync(output), reference)).toBe(0);
+    expect(code).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+  }, 120_000);
+});
+
 describe("formats other than native resume at the recorded position", () => {
   // Each input format is made from the native input by an uninterrupted run, and
   // each healed run must equal an uninterrupted run of the same command.
