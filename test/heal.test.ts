@@ -33,6 +33,12 @@ function progressOf(name: string): { committed: number; delivered: number; recor
   }
 }
 
+/** Runs a shell line (redirections), returning stderr and the exit code. */
+function sh(line: string): { code: number; stderr: string } {
+  const r = Bun.spawnSync(["bash", "-c", line], { stdout: "ignore", stderr: "pipe", timeout: 110_000 });
+  return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+}
+
 const ROLE_NAMES = { produce: "producer", work: "worker", consume: "consumer" } as const;
 
 describe("run heals every stage when both ends are files", () => {
@@ -140,7 +146,7 @@ describe("run cannot heal a stage whose end is a pipe", () => {
 });
 
 /** SIGKILLs run and every stage it started, all at once (a power cut of the processes). */
-async function killWholeRun(run: ReturnType<typeof spawnShmimg>): Promise<void> {
+async function killWholeRun(run: { pid: number; exited: Promise<number> }): Promise<void> {
   const pids = [run.pid, ...childrenOf(run.pid)];
   for (const pid of pids) {
     try {
@@ -217,6 +223,22 @@ describe("run --resume", () => {
     const gone = shmimg([...args, "--resume"]);
     expect(gone.stderr).toMatch(/^ERROR: --resume: cannot attach pipeline/m);
     expect(gone.code).toBe(2);
+  }, 120_000);
+
+  test("stdin and stdout redirected to files: --resume < in >> out continues, another stdout file is refused, --input F and < F are the same input", async () => {
+    const name = uniqueName("resume-stdio");
+    const output = join(dir, "resume-stdio.out");
+    const cmd = `${SHMIMG.map((a) => `'${a}'`).join(" ")} run --name ${name} --workers 2 --op invert --fps 600`;
+    const first = Bun.spawn(["bash", "-c", `exec ${cmd} --input '${input}' > '${output}'`], { stdout: "ignore", stderr: "ignore" });
+    await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
+    await killWholeRun(first);
+    const elsewhere = sh(`${cmd} --resume < '${input}' >> '${join(dir, "resume-stdio-other.out")}'`);
+    expect(elsewhere.stderr).toMatch(/^ERROR: --resume: pipeline "[^"]+" was started with another output/m);
+    expect(elsewhere.code).toBe(2);
+    const again = sh(`${cmd} --resume < '${input}' >> '${output}'`);
+    expect(again.stderr).toMatch(/resumed after \d+ frames delivered by an earlier run/);
+    expect(Buffer.compare(readFileSync(output), reference)).toBe(0);
+    expect(again.code).toBe(0);
   }, 120_000);
 
   test("a run without --resume recycles the killed run's pipeline and starts the job again", async () => {

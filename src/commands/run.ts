@@ -5,7 +5,7 @@ import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import type { RunIdentity } from "../pipeline/stages/resume";
 import { Heal } from "../pipeline/layout";
-import { absolute, fnv1a, identityOfArg } from "../io/identity";
+import { absolute, fnv1a, identityOfArg, identityOfFd } from "../io/identity";
 import { log, printError } from "../log";
 import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
 import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
@@ -56,8 +56,14 @@ function healable(args: Record<string, unknown>): number {
 function jobIdentity(args: Record<string, unknown>): RunIdentity {
   const path = args.input as string | undefined;
   const i = identityOfArg(path, 0);
-  const input = [args["in-format"], args.size, args["pix-fmt"], absolute(path), i.dev, i.ino, i.kind === "file" ? i.size : 0, i.kind === "file" ? i.mtimeMs : 0];
-  return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify([args["out-format"], absolute(args.output as string | undefined)])) };
+  // A regular file is itself (--input F and < F are the same input); anything else is its path.
+  const which = i.kind === "file" ? [i.dev, i.ino, i.size, i.mtimeMs] : [absolute(path)];
+  const input = [args["in-format"], args.size, args["pix-fmt"], ...which];
+  // A stdout redirected to a file is that file (device, inode); --output is its path (the consumer checks the inode).
+  const out = args.output as string | undefined;
+  const o = !out || out === "-" ? identityOfFd(1) : undefined;
+  const output = [args["out-format"], absolute(out), ...(o?.kind === "file" ? [o.dev, o.ino] : [])];
+  return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify(output)) };
 }
 
 /** The consumer was killed (no stage could say so): run reports it. */
