@@ -13,8 +13,11 @@
  *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
- *  | 576  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
- *  | 2624 raw slot table: K entries x 64 B                                     |
+ *  | 576  line 9  PRODUCER POSITION record (producer only; double-buffered, Q) |
+ *  | 640  line 10 OUTPUT IDENTITY (consumer only, see O)                       |
+ *  | 704  line 11 RUN record (the `run` supervisor only, see U)                |
+ *  | 768  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
+ *  | 2816 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
  *
@@ -42,7 +45,7 @@
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
  *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
- *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (raw slots; I7)
+ *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (raw slots; I10)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -51,7 +54,7 @@
  *   WRITING ─────────> READY          WRITING ───────> DONE
  *   READY ──worker CAS─> CLAIMED(pid) DONE ──consumer, after output written──> FREE
  *   CLAIMED ─after processed DONE─> FREE
- *   CLAIMED ─op failed, I8─> READY | POISONED   WRITING ─op failed, I8─> FREE | POISONED(reason)
+ *   CLAIMED ─op failed, I11─> READY | POISONED  WRITING ─op failed, I11─> FREE | POISONED(reason)
  *
  * INVARIANTS
  *  I1 Only the producer writes a raw slot, and only in FREE -> WRITING -> READY;
@@ -67,24 +70,45 @@
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
  *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1
- *     (at maxAttempts instead poisoned as in I8, with processed owner 0);
- *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
+ *     (at maxAttempts the frame is poisoned as in I11, processed owner 0);
+ *     raw WRITING(dead producer) -> discarded (FREE) unless the position
+ *     record committed it (I7: -> READY); stream marked incomplete unless
+ *     `run` will start another producer (I9).
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
- *  I7 Frame deadline: a worker writes S.claimedUs right after its claim CAS.
- *     A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
+ *  I7 The producer commits frame n by recording {n, input position after it,
+ *     source index after it} in the spare copy of the POSITION record (Q) and
+ *     flipping Q.gen, after the payload is complete and before READY. The gen
+ *     store is the commit point: a producer killed before it leaves frame n
+ *     WRITING and recovery discards it (it is read again); killed after it,
+ *     recovery publishes the slot (READY) and head = committed n + 1. A new
+ *     producer resumes at committed n + 1, reading from the recorded position:
+ *     nothing is published twice or skipped.
+ *  I8 Before its first delivery the consumer records the output's identity
+ *     (O: kind, format, device and inode), and with every delivery record a
+ *     checksum of the output's last bytes before the recorded offset (D.hash,
+ *     in the same copy, so it flips with it). A consumer resuming at offset
+ *     > 0 refuses (exit 2) an output that is another file, another format,
+ *     shorter than the offset, or whose tail does not match the checksum.
+ *  I9 U.heal names the roles `run` (pid R.runPid) restarts when they die:
+ *     while it is set and that run is alive, a dead producer's stream is not
+ *     marked ended (recovery only settles its last slot, I7); run clears the
+ *     bit before it gives up, and recovery then marks the stream incomplete.
+ *  I10 Frame deadline: a worker writes S.claimedUs right after its claim
+ *     CAS. A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
  *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
  *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
- *     (pid and start time checked) and I5 then redones the frame like any
+ *     (pid and start time checked) and I5 then redoes the frame like any
  *     crash. A claim held by a live owner within its deadline is progress:
  *     --timeout never fires on it.
- *  I8 A worker whose op chain fails on a frame (throws, non-zero native
+ *  I11 A worker whose op chain fails on a frame (throws, non-zero native
  *     return, bad filter reply) hands it back itself: attempts + 1, then
  *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
  *     attempts reaches maxAttempts instead processed -> POISONED(me) holding
  *     the reason (UTF-8, S.len <= 1024 bytes, S.n, S.seq) and raw ->
  *     POISONED. The consumer, reaching that n in order, sets Abort.OP_ERROR
- *     and reports the reason: every earlier frame is delivered first.
+ *     and reports the reason: every earlier frame is delivered first. I5
+ *     poisons the same way with processed owner 0 (Abort.POISONED).
  *     Output is published only after its length was checked against the
  *     processed slot.
  *
@@ -180,7 +204,7 @@ export const R = {
   // 468..471 free (keeps the f64 below 8-byte aligned)
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
-  frameTimeoutUs: 504, // f64 --frame-timeout in µs, set once at creation (I7); 0 = none
+  frameTimeoutUs: 504, // f64 --frame-timeout in µs, set once at creation (I10); 0 = none
 } as const;
 
 // ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
@@ -191,10 +215,45 @@ export const D = {
   gen: 512, // i32 (Atomics): which copy is current = gen % 2
   copy0: 520, // 3 x f64: delivered (next n), output offset, last seq (-1 = none)
   copy1: 544,
+  hash0: 568, // u32: checksum of the output's last bytes before copy0's offset (I8)
+  hash1: 572, // u32: the same for copy1
+} as const;
+/** Bytes of output before the recorded offset covered by D.hash. */
+export const TAIL_BYTES = 64;
+
+// ---- line 9: producer position (producer only), crash-atomic like D (I7) ----
+// Copy (gen + 1) % 2 = {n committed, input position after it, source index after it}.
+export const Q = {
+  gen: 576, // i32 (Atomics); 0 = no frame committed yet
+  copy0: 584, // 3 x f64: n, position (input byte offset, or file index for png), source index
+  copy1: 608,
 } as const;
 
+// ---- line 10: output identity (consumer only; I8) ----
+export const O = {
+  kind: 640, // i32 OutKind, 0 until the first consumer records it
+  format: 644, // i32 1 + index in OUT_FORMATS
+  dev: 648, // f64 st_dev of the output file or directory
+  ino: 656, // f64 st_ino
+} as const;
+export const OutKind = { NONE: 0, FILE: 1, STREAM: 2, DIR: 3 } as const;
+
+// ---- line 11: run record (the `run` supervisor only; I9) ----
+export const U = {
+  heal: 704, // i32 Heal bits (Atomics)
+  inputId: 708, // u32 hash of the input's identity (format, file, size, mtime)
+  opId: 712, // u32 hash of the op chain
+  outputId: 716, // u32 hash of the output (format, path)
+  restartsProducer: 720, // u32
+  restartsWorker: 724, // u32
+  restartsConsumer: 728, // u32
+  resumes: 732, // u32 times `run --resume` continued this pipeline
+  recorded: 736, // i32 1 once the ids above are written
+} as const;
+export const Heal = { PRODUCER: 1, CONSUMER: 2 } as const;
+
 // ---- worker table ----
-export const WORKERS_OFF = 576;
+export const WORKERS_OFF = 768;
 /**
  * Worker entry pid field: > 0 live owner; 0 never used; -pid left by a worker
  * that exited (counters kept for stat); <= RESERVED_BASE: being filled in by
@@ -223,7 +282,7 @@ export function workerEntry(j: number): number {
 /** The byte offsets of every worker table entry, in table order. */
 export const WORKER_ENTRIES: readonly number[] = Array.from({ length: MAX_WORKERS }, (_, j) => workerEntry(j));
 
-export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2816
 export const PROC_SLOT_TABLE = 128;
 
 // ---- slot entry ----
@@ -238,7 +297,7 @@ export const S = {
   len: 36, // u32
   stamp: 40, // f64
   ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
-  claimedUs: 56, // f64 CLOCK_MONOTONIC µs of the claim (raw slots; I7 frame deadline, stat's claim age)
+  claimedUs: 56, // f64 CLOCK_MONOTONIC µs of the claim (raw slots; I10 frame deadline, stat's claim age)
 } as const;
 
 export const State = {
@@ -270,8 +329,9 @@ export const Eos = {
   PRODUCER_DIED: 4, // producer vanished (exit 3)
   FULL: 5, // --when-full fail hit a full ring (exit 3)
   INTERRUPTED: 6, // producer stopped by a signal (exit 3 for the consumer)
+  TIMED_OUT: 7, // producer gave up waiting (--timeout): not the input's fault
 } as const;
-export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted"];
+export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted", "producer timed out"];
 
 /** Abort codes in R.abort. */
 export const Abort = {
@@ -279,7 +339,7 @@ export const Abort = {
   POISONED: 1, // a frame killed its worker maxAttempts times
   SUPERVISOR: 2, // run is stopping the pipeline
   OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
-  OP_ERROR: 4, // an op failed on one frame maxAttempts times (I8); that worker printed why
+  OP_ERROR: 4, // an op failed on one frame maxAttempts times (I11); the consumer reports its reason
 } as const;
 
 export const Sem = { LOCK: 0, PRODUCERS: 1, WORKERS: 2, CONSUMERS: 3, COUNT: 4 } as const;

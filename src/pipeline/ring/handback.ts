@@ -1,5 +1,5 @@
 /**
- * Invariant I8: a worker whose op chain failed on a frame gives it back
+ * Invariant I11: a worker whose op chain failed on a frame gives it back
  * itself (it is alive, so recovery would not). At max-attempts it poisons
  * the frame and leaves the reason in the frame's processed slot (recovery
  * does the same for a frame that killed or hung its workers, I5); the
@@ -48,7 +48,7 @@ export function handBack(p: Pipeline, i: number, claimed: number, writing: numbe
  * `procWord`, which its claimer owns or a recoverer has just freed):
  * `message` goes into processed slot i, which becomes POISONED(procOwner)
  * (procOwner 0 = the frame killed or hung its workers, I5; a pid = its op
- * failed, I8), and the raw slot POISONED. Returns false if a state changed
+ * failed, I11), and the raw slot POISONED. Returns false if a state changed
  * under us (nothing is published then).
  */
 export function poison(p: Pipeline, i: number, rawWord: number, procWord: number, procOwner: number, message: string): boolean {
@@ -63,7 +63,7 @@ export function poison(p: Pipeline, i: number, rawWord: number, procWord: number
   return true;
 }
 
-/** Frame n is poisoned (I5 at max-attempts, or I8): its processed slot says so. */
+/** Frame n is poisoned (I5 at max-attempts, or I11): its processed slot says so. */
 export function poisonedAt(p: Pipeline, n: number): boolean {
   const i = n % p.K;
   return stateOf(p.state(p.proc, i)) === State.POISONED && p.slotF64(p.proc, i, S.n) === n;

@@ -81,8 +81,8 @@ export class Peers {
     if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
-  /** Called by Event.waitFor while this stage waits for `what`. */
-  tick(what: string): void {
+  /** Called by Event.waitFor while this stage waits for `what` (a function: worked out only when it is said). */
+  tick(what: string | (() => string)): void {
     checkSignals();
     checkAbort(this.p);
     const now = shim.shim_now_us();
@@ -101,9 +101,15 @@ export class Peers {
       this.saidNoConsumer = noConsumer;
     }
     // A frame claimed by a live worker is progress, however long it takes:
-    // only --frame-timeout bounds it (I7); dead owners are recovered above.
+    // only --frame-timeout bounds it (I10); dead owners are recovered above.
     if (this.timeoutS > 0 && anyClaimed(p)) this.lastProgress = now;
-    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)
-      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${what} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6) {
+      // Under run every stage has the same --timeout and run stops them all
+      // after the first failure: the first to time out stops the others now,
+      // so one stalled peer gives one ERROR line, not one per waiting stage.
+      if (p.i32(R.runPid) !== 0 && !p.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR)) throw new Aborted(p);
+      if (p.i32(R.runPid) !== 0) p.postAll();
+      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${typeof what === "string" ? what : what()} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    }
   }
 }

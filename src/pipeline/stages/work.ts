@@ -9,7 +9,7 @@ import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { formatName, payloadBytes } from "../../frame/format";
-import { Abort, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
+import { Abort, C, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
@@ -75,7 +75,7 @@ function register(p: Pipeline): number {
 }
 
 /**
- * The chain failed on the frame in raw slot i (I8): hand it back for another
+ * The chain failed on the frame in raw slot i (I11): hand it back for another
  * attempt, or, at max-attempts, poison it with the reason (the consumer
  * stops the stream there, after delivering every earlier frame, and prints
  * the one ERROR line). An error that is not the op's own is rethrown.
@@ -141,7 +141,14 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     return true;
   };
   const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
-  const tick = () => peers.tick("a frame to process");
+  /** What this worker waits for: a frame, or (a frame is ready) the consumer freeing its processed slot (I2). */
+  const waitingFor = (): string => {
+    for (let i = 0; i < K; i++)
+      if (stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) !== State.FREE)
+        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${p.i32(C.pid)} is not taking results)`;
+    return "a frame to process";
+  };
+  const tick = () => peers.tick(waitingFor);
 
   for (;;) {
     checkSignals();
@@ -161,7 +168,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     if (!p.casState(raw, i, State.READY, claimed)) continue;
     const t0 = shim.shim_now_us();
     p.setSlotF64(raw, i, S.ownerStart, myStart);
-    p.setSlotF64(raw, i, S.claimedUs, t0); // I7: the frame deadline runs from here
+    p.setSlotF64(raw, i, S.claimedUs, t0); // I10: the frame deadline runs from here
     // The slot may have been recycled between scan and CAS (another worker
     // finished frame n, the producer wrote n + K): re-check I2 now that we
     // own it; only the consumer can change the processed slot from here on.
@@ -184,7 +191,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     } catch (e) {
       // Give the frame back and stop the pipeline: no worker can do better.
       p.setF64(R.abortSeqF, frame.seq);
-      p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
+      // Two workers can fail at once on the same problem (a crop outside every
+      // frame): the first to set the abort reports it, the others are its echo.
+      if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
       p.setSlotF64(raw, i, S.ownerStart, 0);
       p.setSlotF64(raw, i, S.claimedUs, 0);
       p.setState(raw, i, State.READY);
@@ -196,7 +205,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     try {
       chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
     } catch (e) {
-      opFailed(p, i, frame.seq, claimed, writing, e); // I8: handed back, or poisoned
+      opFailed(p, i, frame.seq, claimed, writing, e); // I11: handed back, or poisoned
       continue;
     }
     const outLen = payloadBytes(out.w, out.h, out.fmt);
