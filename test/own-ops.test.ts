@@ -70,6 +70,15 @@ function processesWith(text: string): number[] {
   return pids;
 }
 
+/**
+ * No live process has `text` in its command line, within a bound: a filter
+ * whose worker was SIGKILLed dies by PR_SET_PDEATHSIG, which the kernel
+ * delivers asynchronously, so it may outlive `run` by a few milliseconds.
+ */
+async function noProcessesWith(text: string): Promise<void> {
+  await waitFor(() => processesWith(text).length === 0, 10_000, `no process with "${text}" in its command line`, () => processesWith(text).join(" "));
+}
+
 const errorLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("ERROR:"));
 
 describe("TypeScript op modules", () => {
@@ -210,13 +219,13 @@ describe("external commands", () => {
     expect(r.code).toBe(0);
   });
 
-  test("filter: the Python example runs once per worker and equals the built-in invert", () => {
+  test("filter: the Python example runs once per worker and equals the built-in invert", async () => {
     const input = gen(20, "40x30", "rgb24", 7);
     const name = uniqueName("filter");
     const r = shmimg(["run", "--name", name, "--workers", "2", "--op", `filter:python3 ${join(ROOT, "examples/filter.py")}`, "--input", file("filter.in", input)]);
     expect(Buffer.compare(r.stdout, applyInProcess(input, "invert"))).toBe(0);
     expect(r.code).toBe(0);
-    expect(processesWith("examples/filter.py")).toEqual([]);
+    await noProcessesWith("examples/filter.py");
   });
 });
 
@@ -225,7 +234,7 @@ describe("failures", () => {
   const inputFile = file("bad6.in", input);
 
   /** Runs `op` over 12 frames of which seq 6 is bad: exit 4, one ERROR line, frames 0..5 delivered, nothing left. */
-  function expectStopsAtSix(op: string, errRe: RegExp, extra: string[] = []) {
+  async function expectStopsAtSix(op: string, errRe: RegExp, extra: string[] = []) {
     const name = uniqueName("fail");
     const r = shmimg(["run", "--name", name, "--workers", "3", "--max-attempts", "2", "--op", op, "--input", inputFile, ...extra]);
     const errs = errorLines(r.stderr);
@@ -234,17 +243,17 @@ describe("failures", () => {
     expect(Buffer.compare(r.stdout, firstFrames(input, 6))).toBe(0);
     expect(r.code).toBe(4);
     expect(objectsOf(name)).toEqual([]);
-    expect(processesWith(name)).toEqual([]);
+    await noProcessesWith(name);
     return r;
   }
 
-  test("an op that throws: the frame is retried, then exit 4 naming seq, op and message", () => {
-    const r = expectStopsAtSix(join(FIX, "throw-on-255.ts"), /^ERROR: frame seq 6: op ".*throw-on-255\.ts" failed 2 time\(s\) \(--max-attempts 2\): first byte is 255, refusing/);
+  test("an op that throws: the frame is retried, then exit 4 naming seq, op and message", async () => {
+    const r = await expectStopsAtSix(join(FIX, "throw-on-255.ts"), /^ERROR: frame seq 6: op ".*throw-on-255\.ts" failed 2 time\(s\) \(--max-attempts 2\): first byte is 255, refusing/);
     expect(r.stderr).toMatch(/frame seq 6: op .* failed \(attempt 1 of 2\).*handed back to be retried/);
   });
 
-  test("a native kernel that returns non-zero: exit 4 naming its return value", () => {
-    expectStopsAtSix(`native:${LIB}#fail_on:value=255`, /^ERROR: frame seq 6: op "native:.*libedge\.so#fail_on:value=255" failed 2 time\(s\).*: fail_on returned 7/);
+  test("a native kernel that returns non-zero: exit 4 naming its return value", async () => {
+    await expectStopsAtSix(`native:${LIB}#fail_on:value=255`, /^ERROR: frame seq 6: op "native:.*libedge\.so#fail_on:value=255" failed 2 time\(s\).*: fail_on returned 7/);
   });
 
   test("a native kernel that writes past its output fails the frame before it is published", () => {
@@ -256,24 +265,24 @@ describe("failures", () => {
     expect(objectsOf(name)).toEqual([]);
   });
 
-  test("a filter that dies: exit 4, its stderr prefixed, no filter process left", () => {
+  test("a filter that dies: exit 4, its stderr prefixed, no filter process left", async () => {
     const script = join(FIX, "filter-die-on-255.py");
-    expectStopsAtSix(`filter:python3 ${script}`, /^ERROR: frame seq 6: op "filter:python3 .*" failed 2 time\(s\).*exited \(exit status 3\)/);
-    expect(processesWith("filter-die-on-255.py")).toEqual([]);
+    await expectStopsAtSix(`filter:python3 ${script}`, /^ERROR: frame seq 6: op "filter:python3 .*" failed 2 time\(s\).*exited \(exit status 3\)/);
+    await noProcessesWith("filter-die-on-255.py");
   });
 
-  test("a filter that replies the wrong size: exit 4 naming both sizes", () => {
-    expectStopsAtSix(`filter:python3 ${join(FIX, "filter-wrong-size-on-255.py")}`, /replied a 1x1 gray8 image, expected 16x16 gray8/);
-    expect(processesWith("filter-wrong-size-on-255.py")).toEqual([]);
+  test("a filter that replies the wrong size: exit 4 naming both sizes", async () => {
+    await expectStopsAtSix(`filter:python3 ${join(FIX, "filter-wrong-size-on-255.py")}`, /replied a 1x1 gray8 image, expected 16x16 gray8/);
+    await noProcessesWith("filter-wrong-size-on-255.py");
   });
 
-  test("an exec: command that fails: exit 4 with its exit status, stderr prefixed", () => {
-    const r = expectStopsAtSix(`exec:python3 ${join(FIX, "filter-die-on-255.py")}`, /exit status 3/);
+  test("an exec: command that fails: exit 4 with its exit status, stderr prefixed", async () => {
+    const r = await expectStopsAtSix(`exec:python3 ${join(FIX, "filter-die-on-255.py")}`, /exit status 3/);
     expect(r.stderr).not.toMatch(/^Traceback/m);
   });
 
-  test("an op that never returns: --frame-timeout kills its worker, the frame is redone, then poisoned (exit 4)", () => {
-    const r = expectStopsAtSix(join(FIX, "spin-on-255.ts"), /frame seq 6 .*2 times/, ["--frame-timeout", "1"]);
+  test("an op that never returns: --frame-timeout kills its worker, the frame is redone, then poisoned (exit 4)", async () => {
+    const r = await expectStopsAtSix(join(FIX, "spin-on-255.ts"), /frame seq 6 .*2 times/, ["--frame-timeout", "1"]);
     expect(r.stderr).toMatch(/held frame seq 6 for \d+\.\d s, longer than --frame-timeout 1 s; killed it \(SIGKILL\)/);
   }, 60_000);
 
