@@ -13,7 +13,7 @@ import { Abort, C, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R,
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
-import { isAlive, selfStartTime } from "../ipc/proc";
+import { isAlive, processState, selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline } from "../ring/pipeline";
 import type { Chain } from "../../ops/chain";
 
@@ -130,10 +130,12 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
   /** What this worker waits for: a frame, or (a frame is ready) the consumer freeing its processed slot (I2). */
   const waitingFor = (): string => {
+    const consumer = p.i32(C.pid);
     for (let i = 0; i < K; i++)
       if (stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) !== State.FREE)
-        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${p.i32(C.pid)} is not taking results)`;
-    return "a frame to process";
+        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${consumer} ${processState(consumer, p.f64(C.start)) === "stopped" ? "is stopped" : "is not taking results"})`;
+    const producer = p.i32(P.pid);
+    return `a frame to process${processState(producer, p.f64(P.start)) === "stopped" ? ` (the producer pid ${producer} is stopped)` : ""}`;
   };
   const tick = () => peers.tick(waitingFor);
 
