@@ -4,9 +4,8 @@ import { parseSize } from "../frame/format";
 import { makeSource } from "../formats";
 import { Input } from "../io/input";
 import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
-import { createOrRecycle } from "../pipeline/ring/lifecycle";
+import { createdLine, createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
-import { R } from "../pipeline/layout";
 import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
@@ -35,7 +34,7 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created raw=SHMID proc=SHMID sem=SEMID' on stdout.", default: false },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
     "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
     ...geometryArgs,
@@ -52,10 +51,10 @@ export default defineCommand({
       let source = sourceFor(args, fd);
       if (args.create) {
         const first = source.next();
-        p = createOrRecycle(ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
         // Owned by the run supervisor: stale (recyclable) once it is dead.
-        p.setI32(R.runPid, Number(args["parent-pid"] ?? process.pid));
-        const msg = new TextEncoder().encode("created\n");
+        const runPid = Number(args["parent-pid"] ?? process.pid);
+        p = createOrRecycle({ ...ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op), runPid });
+        const msg = new TextEncoder().encode(createdLine(p));
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });

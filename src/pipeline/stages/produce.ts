@@ -9,7 +9,7 @@ import { errnoName, libc } from "../../native/libc";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
 import { Interrupted } from "../../signals";
-import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
+import { Eos, P, packState, S, Sem, State } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
 import { selfStartTime } from "../ipc/proc";
@@ -66,7 +66,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let bytes = 0;
   let blockedUs = 0;
   let i = 0;
-  const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
+  const slotFree = () => p.state(raw, i) === State.FREE; // the whole word (FREE has no owner)
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
   const paceUs = o.fps ? 1e6 / o.fps : 0;
   const t0 = shim.shim_now_us();

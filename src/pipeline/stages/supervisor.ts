@@ -11,7 +11,7 @@ import { mostSevere, Exit } from "../../errors";
 import { log } from "../../log";
 import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "../layout";
 import { openPipeline, type Pipeline } from "../ring/pipeline";
-import { cleanByName } from "../ring/lifecycle";
+import { parseCreated, removeCreated } from "../ring/lifecycle";
 import { abortMessage } from "./peers";
 import { exitCodeOf, selfCommand } from "./spawn";
 
@@ -184,8 +184,7 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
   } finally {
     for (const c of children) c.proc.kill("SIGKILL");
     if (p) p.detach();
-    const r = cleanByName(o.name, true);
-    if (r.refused) log.warn(r.refused);
+    removeCreated(o.name, parseCreated(line)); // only what our producer made (I7)
   }
   const producerCode = report.codes.producer >= 128 && report.codes.producer !== 141 ? Exit.STAGE_FAILED : report.codes.producer;
   const consumerCode = report.codes.consumer >= 128 && report.codes.consumer !== 141 ? Exit.STAGE_FAILED : report.codes.consumer;
