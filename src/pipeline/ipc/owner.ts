@@ -6,7 +6,6 @@
  * (the documented way to let the owner's group attach after an IPC_SET).
  */
 import { readFileSync } from "node:fs";
-import { userInfo } from "node:os";
 
 export const MODE_PRIVATE = 0o600;
 export const MODE_SHARED_GROUP = 0o660;
@@ -20,7 +19,6 @@ export interface Ownership {
 /** "uid 1001 (alice)" when the name is known, else "uid 1001". */
 export function describeUid(uid: number): string {
   try {
-    if (uid === process.getuid!()) return `uid ${uid} (${userInfo().username})`;
     const line = readFileSync("/etc/passwd", "utf8")
       .split("\n")
       .find((l) => l.split(":")[2] === String(uid));

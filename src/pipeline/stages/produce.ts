@@ -11,7 +11,7 @@ import { formatName } from "../../frame/format";
 import { Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers } from "./peers";
+import { checkRemoved, Peers } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource } from "../../formats/types";
@@ -145,6 +145,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   p.casI32(P.eos, Eos.NONE, eos);
   p.postAll();
   if (failure) throw failure;
+  checkRemoved(p); // frames published into a removed pipeline reach nobody (I7)
   if (dropped) consola.warn(`producer: dropped ${dropped} frame(s) because the ring was full (--when-full drop)`);
   return { frames, dropped, bytes, blockedUs, eos };
 }
