@@ -74,8 +74,8 @@
  *     act. A waiting stage re-checks, on every tick, that the segment is in a
  *     reachable state: every state word is one of its table's states (an
  *     ownerless state has owner bits 0), a READY/CLAIMED raw slot or a DONE
- *     processed slot holds an n with n % K = its index, delivered <= head <=
- *     delivered + 2K, and (checked by the consumer, which alone frees
+ *     processed slot holds an n with n % K = its index, delivered - 1 <= head
+ *     <= delivered + 2K (head is stored just after READY), and (checked by the consumer, which alone frees
  *     processed slots) a DONE processed slot's n is in [delivered,
  *     delivered + K). Anything else is corruption, never something to wait for.
  *  I7 Ownership. A pipeline's objects are created in the order raw segment,

@@ -39,11 +39,14 @@ export function checkIntegrity(p: Pipeline, consumerDelivered?: number): void {
   const { K, raw, proc } = p;
   const eos = p.i32(P.eos);
   if (EOS_NAMES[eos] === undefined) throw p.corruptSegment("producer line", raw.shmid, `end-of-stream code ${eos} is not one shmimg writes`);
-  // Read delivered, head, delivered: both only grow, so delivered <= head <= delivered + 2K holds between the reads.
+  // Read delivered, head, delivered: both only grow, so delivered - 1 <= head <= delivered + 2K
+  // holds between the reads (the producer stores head just after publishing READY, so the
+  // frame in between may already be delivered; frame n is published only once frame n - 2K
+  // is delivered, see I2/I3).
   const d0 = p.delivered();
   const head = p.f64(P.head);
   const d1 = p.delivered();
-  if (!Number.isInteger(d0) || d0 < 0 || !Number.isInteger(head) || head < d0 || head > d1 + 2 * K)
+  if (!Number.isInteger(d0) || d0 < 0 || !Number.isInteger(head) || head + 1 < d0 || head > d1 + 2 * K)
     throw p.corruptSegment("cursors", raw.shmid, `published ${head} and delivered ${d0} cannot both hold with ${K} slots`);
   for (let i = 0; i < K; i++) {
     const w = p.state(raw, i);
