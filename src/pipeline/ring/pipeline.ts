@@ -42,6 +42,8 @@ export interface CreateOptions {
   maxAttempts?: number;
   /** Pid of the `run` that will own the pipeline (R.runPid), written before it is published. */
   runPid?: number;
+  /** Called with every object made but the pipeline not yet published (fault injection: set by the command layer). */
+  beforePublish?: () => void;
 }
 
 export function checkName(name: string): string {
@@ -248,12 +250,6 @@ export function newSlotFrame(): SlotFrame {
   return { n: 0, w: 0, h: 0, fmt: 1, len: 0, seq: 0, stamp: 0 };
 }
 
-/**
- * Fault injection for the creation-race tests: the creator SIGSTOPs itself
- * with every object made but not yet published (read once; creation only).
- */
-const FAULT_STOP_CREATING = process.env.SHMIMG_FAULT_STOP_CREATING === "1";
-
 export function createPipeline(o: CreateOptions): Pipeline {
   checkName(o.name);
   if (!Number.isInteger(o.slots) || o.slots < 2 || o.slots > MAX_SLOTS) throw new InvalidInput(`--slots ${o.slots} is outside 2..${MAX_SLOTS}`);
@@ -283,7 +279,7 @@ export function createPipeline(o: CreateOptions): Pipeline {
       proc.detach();
       shim.shim_shm_rmid(proc.shmid);
     });
-    if (FAULT_STOP_CREATING) process.kill(process.pid, "SIGSTOP");
+    o.beforePublish?.();
     const p = new Pipeline(o.name, keys, raw, proc, semid);
     p.recordDelivery(0, 0, -1);
     p.setF64(P.lastSeq, -1);
