@@ -150,9 +150,15 @@ describe("removal under running stages", () => {
     sink.write(frames.subarray(0, 2 * (32 + 64)));
     await sink.flush();
     await waitFor(() => stat(name)?.consumer.delivered === 2 && stat(name).live.workers === 2, 20_000, "two frames delivered");
-    expect(shmimg(["clean", "--name", name, "--force"]).code).toBe(0);
+    const clean = shmimg(["clean", "--name", name, "--force"]);
+    expect(clean.stderr).toMatch(/removed sem .*shm .*shm /);
+    expect(objectsOf(name)).toEqual([]);
+    expect(clean.code).toBe(0);
+    const explain = () => `${JSON.stringify(stat(name))}\n${Bun.spawnSync(["ps", "-eo", "pid,ppid,stat,etime,wchan:20,args"]).stdout.toString().split("\n").filter((l) => l.includes(name)).join("\n")}`;
     for (const s of [consumer, ...workers]) {
-      const err = await waitForLine(s.stderr as ReadableStream<Uint8Array>, /ERROR: /, 20_000);
+      const err = await waitForLine(s.stderr as ReadableStream<Uint8Array>, /ERROR: /, 20_000).catch((e) => {
+        throw new Error(`${e.message}\n${explain()}`);
+      });
       expect(err).toMatch(/^ERROR: pipeline ".*" was removed while this stage was using it \(semaphore set semid \d+: (EIDRM|EINVAL)\)/m);
       expect(await s.exited).toBe(2);
     }
@@ -161,6 +167,17 @@ describe("removal under running stages", () => {
     const err = await waitForLine(producer.stderr as ReadableStream<Uint8Array>, /ERROR: /, 20_000);
     expect(err).toMatch(/^ERROR: pipeline ".*" was removed while this stage was using it/m);
     expect(await producer.exited).toBe(2);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
+  test("a stage started for a run that is already dead stops itself (PDEATHSIG armed too late) instead of keeping the pipeline in use", async () => {
+    const name = uniqueName("orphan");
+    expect(shmimg(["init", "--name", name, "--max-size", "8x8"]).code).toBe(0);
+    // --parent-pid names a process that is not this stage's parent: as if `run` had died before the stage armed PR_SET_PDEATHSIG.
+    const w = spawnShmimg(["work", "--name", name, "--op", "invert", "--parent-pid", "1"]);
+    expect(await Promise.race([w.exited, Bun.sleep(20_000).then(() => "still running")])).toBe(143);
+    expect(stat(name)?.live.workers).toBe(0);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
     expect(objectsOf(name)).toEqual([]);
   }, 60_000);
 

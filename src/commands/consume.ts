@@ -4,8 +4,7 @@ import { Output } from "../io/output";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
 import { Eos, EOS_NAMES, P } from "../pipeline/layout";
-import { installSignalFlags } from "../signals";
-import { shim } from "../native/shim";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/ring/snapshot";
@@ -35,7 +34,7 @@ export default defineCommand({
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
     let fd = -1;

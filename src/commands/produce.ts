@@ -6,10 +6,9 @@ import { Input } from "../io/input";
 import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
 import { createdLine, createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
-import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
-import { installSignalFlags } from "../signals";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
@@ -43,7 +42,7 @@ export default defineCommand({
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
