@@ -10,7 +10,7 @@ import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
 import { checkFramesStdin } from "../io/stdio";
 import { count } from "./summary";
@@ -19,7 +19,7 @@ export function sourceFor(args: Record<string, unknown>, fd: number, preread?: U
   const size = args.size ? parseSize(String(args.size)) : undefined;
   if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
   const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
-  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined });
+  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined, depth: depthArg(args.depth) });
 }
 
 export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";

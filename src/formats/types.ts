@@ -58,6 +58,8 @@ export interface SourceOptions {
   pixFmt?: string;
   /** For file-based formats (png): the --input argument. */
   path?: string;
+  /** --depth 8: scale 16-bit PNG samples to 8 bits (else such files are refused). */
+  depth?: number;
 }
 
 export interface SinkOptions {
