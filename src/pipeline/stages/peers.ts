@@ -84,8 +84,12 @@ export class Peers {
    * One clock read per frame; pass `now` if the caller already has it.
    */
   frameDone(now = shim.shim_now_us()): void {
+    // Back from an idle gap (a producer blocked reading its input, a paced
+    // source): look around before going on, the pipeline may have been
+    // removed or stopped meanwhile (I7).
+    const idle = now - this.lastProgress > 100_000;
     this.lastProgress = now;
-    if (now - this.lastRecovery > 250_000) this.recoverNow(now);
+    if (idle || now - this.lastRecovery > 250_000) this.recoverNow(now);
   }
 
   private recoverNow(now: number): void {
