@@ -1,5 +1,5 @@
 /**
- * Whose objects are these (I7 in layout.ts): nothing is removed, recycled or
+ * Whose objects are these (I10 in layout.ts): nothing is removed, recycled or
  * attached unless the kernel's owner and creator uid and our header say it
  * is ours; a creation in progress is never stale; a run removes only the
  * objects it created; a pipeline removed under running stages stops them;

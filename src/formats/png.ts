@@ -30,7 +30,7 @@ import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
 import { yuv420pToRgb24 } from "./convert";
-import type { FrameInfo, FrameSink, FrameSource, Output, SinkOptions } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Output, SinkOptions, SourcePosition } from "./types";
 
 /** Lists the input files: a directory's *.png, a glob's matches, or one file. */
 export function listPngInputs(path: string | undefined): string[] {
@@ -111,6 +111,16 @@ export class PngSource implements FrameSource {
   skipPayload(): void {
     this.png = null;
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    if (at.pos > this.files.length) throw new InvalidInput(`png input: cannot resume at file #${at.pos}: the input has only ${this.files.length} files now`);
+    this.index = at.pos;
+  }
+
 }
 
 export class PngSink implements FrameSink {

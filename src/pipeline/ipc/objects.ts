@@ -1,5 +1,5 @@
 /**
- * Inspecting and removing a pipeline's objects without trusting them (I7 in
+ * Inspecting and removing a pipeline's objects without trusting them (I10 in
  * layout.ts): what exists at the name's keys, whether the kernel says it is
  * ours (owner and creator uid), whether its header says it is ours (magic,
  * or CREATING while its creator fills it in, and the name), whether anyone
@@ -113,7 +113,7 @@ function setAt(key: number): SetInfo | undefined {
 
 /**
  * What is at a pipeline's keys. The set is looked up before the segments:
- * creators make the raw segment first (I7), so a set seen here without a raw
+ * creators make the raw segment first (I10), so a set seen here without a raw
  * segment is not a creation in progress.
  */
 export function inspectKeys(keys: Keys, name = "?"): PipelineObjects {
@@ -181,7 +181,7 @@ export function inUse(o: PipelineObjects): boolean {
  * is the `run` that made it; a pipeline made by `init` belongs to the user
  * (its creator exits at once) and is never stale: only `clean` removes it.
  * One being created (CREATING header) is stale only once its creator is dead;
- * a set without a raw segment cannot be a creation in progress (I7).
+ * a set without a raw segment cannot be a creation in progress (I10).
  */
 export function isStale(o: PipelineObjects): boolean {
   if (!exists(o) || collision(o) || inUse(o)) return false;
@@ -199,7 +199,7 @@ export function idsOf(o: PipelineObjects): ObjectIds {
 
 /**
  * Removes (IPC_RMID) the objects that are provably this pipeline's, in the
- * order set, processed, raw (I7). With `only`, an object is removed only if
+ * order set, processed, raw (I10). With `only`, an object is removed only if
  * its id is the one given (a run removes what it created, never whatever is
  * at the key now). Returns descriptions of what was removed.
  */

@@ -1,6 +1,6 @@
 /**
  * Whose object is this: the owner, creator and mode rules that segments and
- * semaphore sets share (I7). An object is ours only when the kernel says both
+ * semaphore sets share (I10). An object is ours only when the kernel says both
  * its owner uid and its creator uid are ours; it is usable only with the mode
  * `init` creates (0600), or 0660 when the user opted into --shared-group
  * (the documented way to let the owner's group attach after an IPC_SET).

@@ -133,7 +133,7 @@ export function tooLarge(name: string, kind: number, slots: number, slotBytes: n
  * against what can be mapped before shmget; from shmget on, any failure
  * removes the segment before throwing (the undo is in place before anything
  * can throw). The first stores mark the header CREATING with our pid and the
- * name (I7), so a creator killed mid-way leaves an object `clean` can prove
+ * name (I10), so a creator killed mid-way leaves an object `clean` can prove
  * is ours; publishSegment() stores MAGIC once the pipeline is complete.
  */
 export function createSegment(key: number, spec: SegmentSpec): Segment {

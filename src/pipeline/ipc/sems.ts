@@ -52,7 +52,7 @@ export function createSems(key: number, name: string): number {
 /**
  * Opens the pipeline's set and checks it as attachSegment checks a segment:
  * owner and creator uid ours, mode 0600 (0660 with --shared-group), and the
- * number of semaphores shmimg creates (I7). A set anyone may write could
+ * number of semaphores shmimg creates (I10). A set anyone may write could
  * carry a forged live-stage count or a held lock.
  */
 export function openSems(key: number, name: string, sharedGroup = false): number {

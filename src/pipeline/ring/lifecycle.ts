@@ -1,6 +1,6 @@
 /**
  * Creating over stale leftovers, and removing a pipeline by name or by the
- * ids its creator recorded (I7 in layout.ts).
+ * ids its creator recorded (I10 in layout.ts).
  */
 import { InvalidInput } from "../../errors";
 import { log } from "../../log";
@@ -60,6 +60,11 @@ export function cleanByName(name: string, force: boolean): CleanResult {
  */
 export function removeCreated(name: string, ids: ObjectIds): string[] {
   return removeObjects(inspect(name), ids);
+}
+
+/** The ids of an attached pipeline (what a run that takes one over may remove). */
+export function idsOfPipeline(p: Pipeline): ObjectIds {
+  return { raw: p.raw.shmid, proc: p.proc.shmid, semid: p.semid };
 }
 
 /** The line `produce --create` prints for `run`: "created raw=SHMID proc=SHMID sem=SEMID". */

@@ -17,6 +17,7 @@ import {
   D,
   P,
   R,
+  Q,
   EV_DONE,
   EV_RAW_FREED,
   EV_WORK,
@@ -185,20 +186,23 @@ export class Pipeline {
   delivery(): Delivery {
     const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
     const f = this.raw.f64;
-    return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]! };
+    const odd = Atomics.load(this.raw.i32, D.gen >> 2) & 1;
+    return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]!, tailHash: this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2]! };
   }
   delivered(): number {
     const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
     return this.raw.f64[base]!;
   }
-  /** Crash-atomic: writes the spare copy, then flips gen (the publishing store). */
-  recordDelivery(delivered: number, offset: number, lastSeq: number): void {
+  /** Crash-atomic: writes the spare copy, then flips gen (the publishing store, pairs with delivery()). */
+  recordDelivery(delivered: number, offset: number, lastSeq: number, tailHash = 0): void {
     const gen = Atomics.load(this.raw.i32, D.gen >> 2);
-    const base = ((gen + 1) & 1 ? D.copy1 : D.copy0) >> 3;
+    const odd = (gen + 1) & 1;
+    const base = (odd ? D.copy1 : D.copy0) >> 3;
     const f = this.raw.f64;
     f[base] = delivered;
     f[base + 1] = offset;
     f[base + 2] = lastSeq;
+    this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2] = tailHash;
     Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
   }
 
@@ -215,6 +219,26 @@ export class Pipeline {
     if (typeof st === "number") return `raw segment shmid ${this.raw.shmid}: IPC_STAT ${errnoName(st)}`;
     if (st.dest) return `raw segment shmid ${this.raw.shmid} is marked for removal (SHM_DEST)`;
     return undefined;
+  }
+
+  // ---- producer position record (see Q and I7 in layout.ts) ----
+  /** The last committed frame: n (-1 when none), input position and source index after it. */
+  position(): Position {
+    const gen = Atomics.load(this.raw.i32, Q.gen >> 2);
+    if (gen === 0) return { n: -1, pos: 0, index: 0 };
+    const base = (gen & 1 ? Q.copy1 : Q.copy0) >> 3;
+    const f = this.raw.f64;
+    return { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+  }
+  /** Commits frame n (I7): writes the spare copy, then flips gen (the commit point, pairs with position()). */
+  commitPosition(n: number, pos: number, index: number): void {
+    const gen = Atomics.load(this.raw.i32, Q.gen >> 2);
+    const base = ((gen + 1) & 1 ? Q.copy1 : Q.copy0) >> 3;
+    const f = this.raw.f64;
+    f[base] = n;
+    f[base + 1] = pos;
+    f[base + 2] = index;
+    Atomics.store(this.raw.i32, Q.gen >> 2, gen + 1);
   }
 
   /** Wakes every sleeper (on eos, abort, recovery). */
@@ -234,6 +258,14 @@ export interface Delivery {
   delivered: number;
   offset: number;
   lastSeq: number;
+  /** Checksum of the output's last TAIL_BYTES before offset (0 when not a file). */
+  tailHash: number;
+}
+
+export interface Position {
+  n: number;
+  pos: number;
+  index: number;
 }
 
 export interface SlotFrame {
@@ -265,7 +297,7 @@ export function createPipeline(o: CreateOptions): Pipeline {
   }
   const made: (() => void)[] = [];
   try {
-    // Raw first, its header marked CREATING (I7): from here on the creation is
+    // Raw first, its header marked CREATING (I10): from here on the creation is
     // ours and in progress for anyone who inspects the keys.
     const raw = createSegment(keys.raw, { ...common, kind: KIND_RAW, slotBytes: rawBytes });
     made.push(() => {
@@ -289,7 +321,7 @@ export function createPipeline(o: CreateOptions): Pipeline {
     publishSegment(raw); // last: the pipeline is complete
     return p;
   } catch (e) {
-    // Undone in reverse (processed, set, raw): the raw header goes last (I7).
+    // Undone in reverse (processed, set, raw): the raw header goes last (I10).
     for (const undo of made.reverse()) undo();
     throw e;
   }

@@ -29,7 +29,7 @@ export class Aborted extends ShmimgError {
   }
 }
 
-/** The pipeline was removed under this stage (I7): exit 2 saying so. */
+/** The pipeline was removed under this stage (I10): exit 2 saying so. */
 export class PipelineRemoved extends ShmimgError {
   constructor(p: Pipeline, how: string) {
     super(
@@ -86,7 +86,7 @@ export class Peers {
   frameDone(now = shim.shim_now_us()): void {
     // Back from an idle gap (a producer blocked reading its input, a paced
     // source): look around before going on, the pipeline may have been
-    // removed or stopped meanwhile (I7).
+    // removed or stopped meanwhile (I10).
     const idle = now - this.lastProgress > 100_000;
     this.lastProgress = now;
     if (idle || now - this.lastRecovery > 250_000) this.recoverNow(now);
@@ -103,8 +103,8 @@ export class Peers {
     if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
-  /** Called by Event.waitFor while this stage waits for `what`. */
-  tick(what: string): void {
+  /** Called by Event.waitFor while this stage waits for `what` (a function: worked out only when it is said). */
+  tick(what: string | (() => string)): void {
     checkSignals();
     checkAbort(this.p);
     const now = shim.shim_now_us();
@@ -124,7 +124,13 @@ export class Peers {
         consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
-    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)
-      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${what} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6) {
+      // Under run every stage has the same --timeout and run stops them all
+      // after the first failure: the first to time out stops the others now,
+      // so one stalled peer gives one ERROR line, not one per waiting stage.
+      if (p.i32(R.runPid) !== 0 && !p.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR)) throw new Aborted(p);
+      if (p.i32(R.runPid) !== 0) p.postAll();
+      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${typeof what === "string" ? what : what()} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    }
   }
 }
