@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { applyInProcess, objectsOf, parseNative, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 import { childrenOf, stagesOf } from "./procs";
 import { openPipeline } from "../src/pipeline/ring/pipeline";
-import { R, U } from "../src/pipeline/layout";
+import { ownerOf, R, State, stateOf, U } from "../src/pipeline/layout";
 
 const dir = tmp();
 const FRAMES = 2400;
@@ -37,6 +37,29 @@ function progressOf(name: string): { committed: number; delivered: number; recor
 function sh(line: string): { code: number; stderr: string } {
   const r = Bun.spawnSync(["bash", "-c", line], { stdout: "ignore", stderr: "pipe", timeout: 110_000 });
   return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+}
+
+/** Does pid hold a raw frame (CLAIMED) in pipeline `name`? */
+function holdsFrame(name: string, pid: number): boolean {
+  const p = openPipeline(name);
+  try {
+    for (let i = 0; i < p.K; i++) {
+      const w = p.state(p.raw, i);
+      if (stateOf(w) === State.CLAIMED && ownerOf(w) === pid) return true;
+    }
+    return false;
+  } finally {
+    p.detach();
+  }
+}
+
+function processState(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return st[st.lastIndexOf(")") + 2]!;
+  } catch {
+    return "X";
+  }
 }
 
 const ROLE_NAMES = { produce: "producer", work: "worker", consume: "consumer" } as const;
@@ -305,8 +328,15 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
     const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
     const stderr = new Response(run.stderr).text();
     await waitFor(() => stagesOf(run.pid, "work").length === 2 && (progressOf(name)?.delivered ?? 0) > 10, 60_000, "workers running");
+    // An idle worker: one stopped while it holds a frame blocks the stream until --timeout / --frame-timeout.
     const stopped = stagesOf(run.pid, "work")[0]!;
-    process.kill(stopped, "SIGSTOP");
+    for (;;) {
+      process.kill(stopped, "SIGSTOP");
+      await waitFor(() => processState(stopped) === "T", 10_000, "the worker stopped");
+      if (!holdsFrame(name, stopped)) break;
+      process.kill(stopped, "SIGCONT");
+      await Bun.sleep(Math.random() * 20); // try again at another moment
+    }
     const code = await run.exited;
     expect(Buffer.compare(readFileSync(output), reference)).toBe(0);
     expect(await stderr).toContain(`worker pid ${stopped} ignored SIGTERM for 2 s (stopped or stuck); sent SIGKILL`);
