@@ -307,8 +307,9 @@ export const Eos = {
   PRODUCER_DIED: 4, // producer vanished (exit 3)
   FULL: 5, // --when-full fail hit a full ring (exit 3)
   INTERRUPTED: 6, // producer stopped by a signal (exit 3 for the consumer)
+  TIMED_OUT: 7, // producer gave up waiting (--timeout): not the input's fault
 } as const;
-export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted"];
+export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted", "producer timed out"];
 
 /** Abort codes in R.abort. */
 export const Abort = {

@@ -16,7 +16,7 @@ import { Interrupted } from "../../signals";
 import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout";
 import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers } from "./peers";
+import { Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -173,6 +173,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
     failure = e;
     if (e instanceof PartialFrame) eos = Eos.PARTIAL;
     else if (e instanceof Interrupted) eos = Eos.INTERRUPTED;
+    else if (e instanceof StageFailed) eos = Eos.TIMED_OUT;
     else if (eos === Eos.OK) eos = Eos.INVALID;
     if (eos !== Eos.FULL) p.setF64(P.eosSeq, p.f64(P.lastSeq));
   }
