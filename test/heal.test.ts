@@ -7,7 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, sh, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 import { childrenOf, stagesOf } from "./procs";
 import { openPipeline } from "../src/pipeline/ring/pipeline";
 import { ownerOf, R, State, stateOf, U } from "../src/pipeline/layout";
@@ -31,12 +31,6 @@ function progressOf(name: string): { committed: number; delivered: number; recor
   } catch {
     return undefined;
   }
-}
-
-/** Runs a shell line (redirections), returning stderr and the exit code. */
-function sh(line: string): { code: number; stderr: string } {
-  const r = Bun.spawnSync(["bash", "-c", line], { stdout: "ignore", stderr: "pipe", timeout: 110_000 });
-  return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
 }
 
 /** Does pid hold a raw frame (CLAIMED) in pipeline `name`? */
