@@ -219,6 +219,10 @@ describe("run --resume", () => {
     const run = spawnShmimg(args);
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
     await killWholeRun(run);
+    const stat = JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString());
+    expect(stat.run.heals).toEqual(["producer", "consumer"]);
+    expect(stat.run.committed.n + 1).toBeGreaterThanOrEqual(stat.consumer.delivered);
+    expect(stat.run.committed.inputPosition).toBe((stat.run.committed.n + 1) * (32 + 64 * 48 * 3));
     const before = readFileSync(output);
     const other = join(dir, "other-input.shm");
     writeFileSync(other, data.subarray(0, 100 * (32 + 64 * 48 * 3)));
