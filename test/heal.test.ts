@@ -4,7 +4,7 @@
  * 9.5); run does not hang on a stopped child (9.1) and keeps signals it
  * inherited ignored (9.12).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { applyInProcess, objectsOf, parseNative, sh, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
@@ -162,8 +162,15 @@ describe("run cannot heal a stage whose end is a pipe", () => {
   }, 120_000);
 });
 
+/** Pipelines of killed runs: removed after the file even when a test failed before resuming them. */
+const killedRuns = new Set<string>();
+afterAll(() => {
+  for (const name of killedRuns) shmimg(["clean", "--name", name, "--force"]);
+});
+
 /** SIGKILLs run and every stage it started, all at once (a power cut of the processes). */
-async function killWholeRun(run: { pid: number; exited: Promise<number> }): Promise<void> {
+async function killWholeRun(run: { pid: number; exited: Promise<number> }, name: string): Promise<void> {
+  killedRuns.add(name);
   const pids = [run.pid, ...childrenOf(run.pid)];
   for (const pid of pids) {
     try {
@@ -194,7 +201,7 @@ describe("run --resume", () => {
       const run = spawnShmimg(k === 0 ? args : [...args, "--resume"]);
       await waitFor(() => progressOf(name)?.runPid === run.pid && progressOf(name)!.delivered > before, 60_000, `run ${k} to deliver`);
       await Bun.sleep(Math.random() * 800); // then a random moment, not a condition: the point is an arbitrary one
-      await killWholeRun(run);
+      await killWholeRun(run, name);
       delivered.push(progressOf(name)!.delivered);
       expect(delivered[k]!).toBeGreaterThan(before);
     }
@@ -218,7 +225,7 @@ describe("run --resume", () => {
     const args = ["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "600", "--input", input, "--output", output];
     const run = spawnShmimg(args);
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(run);
+    await killWholeRun(run, name);
     const stat = JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString());
     expect(stat.run.heals).toEqual(["producer", "consumer"]);
     expect(stat.run.committed.n + 1).toBeGreaterThanOrEqual(stat.consumer.delivered);
@@ -252,7 +259,7 @@ describe("run --resume", () => {
     const cmd = `${SHMIMG.map((a) => `'${a}'`).join(" ")} run --name ${name} --workers 2 --op invert --fps 600`;
     const first = Bun.spawn(["bash", "-c", `exec ${cmd} --input '${input}' > '${output}'`], { stdout: "ignore", stderr: "ignore" });
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(first);
+    await killWholeRun(first, name);
     const elsewhere = sh(`${cmd} --resume < '${input}' >> '${join(dir, "resume-stdio-other.out")}'`);
     expect(elsewhere.stderr).toMatch(/^ERROR: --resume: pipeline "[^"]+" was started with another output/m);
     expect(elsewhere.code).toBe(2);
@@ -268,7 +275,7 @@ describe("run --resume", () => {
     const args = ["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "600", "--input", input, "--output", output];
     const run = spawnShmimg(args);
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(run);
+    await killWholeRun(run, name);
     const again = shmimg(args);
     expect(again.stderr).toContain("recycled stale pipeline");
     expect(again.stderr).not.toContain("resumed after");
