@@ -2,7 +2,7 @@
  * A point-in-time view of a pipeline for `shmimg stat`: header, cursors,
  * every slot's state and owner, stages (alive or dead), counters.
  */
-import { RESERVED_BASE, ABORT_NAMES, State, C, D, Eos, EOS_NAMES, H, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKER_ENTRIES, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "../layout";
+import { RESERVED_BASE, ABORT_NAMES, State, C, D, Eos, EOS_NAMES, H, Heal, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, U, W, WORKER_ENTRIES, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "../layout";
 import { liveCount } from "../ipc/sems";
 import { isAlive, processState } from "../ipc/proc";
 import { validAbort, validSeq } from "./integrity";
@@ -91,9 +91,23 @@ export function snapshot(p: Pipeline) {
     producer: { pid: producerPid, alive: producerPid > 0 && isAlive(producerPid, p.f64(P.start)), state: processState(producerPid, p.f64(P.start)), published: p.f64(P.head), lastSeq: p.f64(P.lastSeq), dropped: p.f64(P.dropped), blockedS: p.f64(P.blockedUs) / 1e6, eos: EOS_NAMES[p.i32(P.eos)] ?? `invalid code ${p.i32(P.eos)}`, ended: p.i32(P.eos) !== Eos.NONE },
     consumer: { pid: consumerPid, alive: consumerPid > 0 && isAlive(consumerPid, p.f64(C.start)), state: processState(consumerPid, p.f64(C.start)), delivered: d.delivered, outputOffset: d.offset, lastSeq: d.lastSeq, waitedS: p.f64(C.blockedUs) / 1e6, resumes: p.i32(C.resumes), recordGen: p.i32(D.gen) },
     recovery: { redone: p.f64(R.redone), deadOwnersFound: p.f64(R.recoveries), abort: ABORT_NAMES[validAbort(p.i32(R.abort)) ?? -1] ?? `invalid code ${p.i32(R.abort)}`, abortSeq: p.i32(R.abort) === Abort.NONE ? null : (validSeq(p.f64(R.abortSeqF)) ?? "invalid"), runPid: p.i32(R.runPid) },
+    run: runRecord(p),
     events: { rawFreed: { sleepers: sleepersAt(p, EV_RAW_FREED) }, work: { sleepers: sleepersAt(p, EV_WORK) }, done: { sleepers: sleepersAt(p, EV_DONE) } },
     workers,
     slotStates: slots,
+  };
+}
+
+/** What `run` recorded (I9) and where the producer's input stands (I7). */
+function runRecord(p: Pipeline) {
+  const heal = p.i32(U.heal);
+  const u = p.raw.u32;
+  const at = p.position();
+  return {
+    heals: [heal & Heal.PRODUCER ? "producer" : "", heal & Heal.CONSUMER ? "consumer" : ""].filter(Boolean),
+    restarts: { producer: u[U.restartsProducer >> 2]!, workers: u[U.restartsWorker >> 2]!, consumer: u[U.restartsConsumer >> 2]! },
+    resumes: u[U.resumes >> 2]!,
+    committed: { n: at.n, inputPosition: at.pos, sourceIndex: at.index },
   };
 }
 
@@ -107,6 +121,7 @@ export function renderSnapshot(s: Snapshot): string {
     `producer pid ${s.producer.pid} ${s.producer.state}: published ${s.producer.published} (last seq ${s.producer.lastSeq}), dropped ${s.producer.dropped}, blocked ${s.producer.blockedS.toFixed(3)} s, ${s.producer.ended ? `stream ended: ${s.producer.eos}` : "stream open"}`,
     `consumer pid ${s.consumer.pid} ${s.consumer.state}: delivered ${s.consumer.delivered} (last seq ${s.consumer.lastSeq}), output offset ${s.consumer.outputOffset}, waited ${s.consumer.waitedS.toFixed(3)} s, resumes ${s.consumer.resumes}`,
     `recovery: redone ${s.recovery.redone}, dead owners found ${s.recovery.deadOwnersFound}, abort ${s.recovery.abort}${s.recovery.abortSeq !== null ? ` (seq ${s.recovery.abortSeq})` : ""}`,
+    `run: heals ${s.run.heals.join(", ") || "workers only"}; restarts producer ${s.run.restarts.producer}, workers ${s.run.restarts.workers}, consumer ${s.run.restarts.consumer}; resumed ${s.run.resumes} times; input committed through n=${s.run.committed.n} (position ${s.run.committed.inputPosition})`,
     `sleepers: producer ${s.events.rawFreed.sleepers}, workers ${s.events.work.sleepers}, consumer ${s.events.done.sleepers}`,
     "workers:",
     ...s.workers.map((w) => `  pid ${w.pid} ${w.state.padEnd(8)}  frames ${w.frames}  busy ${w.busyS.toFixed(3)} s  waiting ${w.waitS.toFixed(3)} s${w.asleep ? "  asleep" : ""}`),
