@@ -82,7 +82,7 @@ export default defineCommand({
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
-    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
     ...outputArgs,
@@ -102,7 +102,9 @@ export default defineCommand({
     num(args["frame-timeout"], "frame-timeout", 0, MAX_FRAME_TIMEOUT_S, false);
     if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
-    if (!args.name) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
+    const heal = healable(args);
+    // A resumable run at a terminal names its pipeline (there is no summary after a kill -9); scripts pass --name.
+    if (!args.name && heal === (Heal.PRODUCER | Heal.CONSUMER) && process.stderr.isTTY) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
     const framesToStdout = (!args.output || args.output === "-") && args["out-format"] !== "png";
     if (!args.input || args.input === "-") checkFramesStdin("run");
@@ -116,7 +118,7 @@ export default defineCommand({
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
-      heal: healable(args),
+      heal,
       identity: jobIdentity(args),
       resume: args.resume,
     });

@@ -122,7 +122,7 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** An op threw while processing a frame (the worker retries the frame, I11). */
+/** An op threw while processing a frame (the worker retries the frame, I12). */
 export class StepFailed extends Error {
   constructor(
     /** The step's spec, quoted: "./ops/x.ts", "native:./lib.so#edge". */

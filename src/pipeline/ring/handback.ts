@@ -1,5 +1,5 @@
 /**
- * Invariant I11: a worker whose op chain failed on a frame gives it back
+ * Invariant I12: a worker whose op chain failed on a frame gives it back
  * itself (it is alive, so recovery would not). At max-attempts it poisons
  * the frame and leaves the reason in the frame's processed slot (recovery
  * does the same for a frame that killed or hung its workers, I5); the
@@ -46,24 +46,25 @@ export function handBack(p: Pipeline, i: number, claimed: number, writing: numbe
 /**
  * Poisons the frame in raw slot i (raw state `rawWord`, processed state
  * `procWord`, which its claimer owns or a recoverer has just freed):
- * `message` goes into processed slot i, which becomes POISONED(procOwner)
- * (procOwner 0 = the frame killed or hung its workers, I5; a pid = its op
- * failed, I11), and the raw slot POISONED. Returns false if a state changed
- * under us (nothing is published then).
+ * `message` goes into processed slot i, its S.attempts says who failed
+ * (`failedPid`: the worker whose op failed, I12; 0: the frame killed or hung
+ * its workers, I5), the processed slot becomes POISONED and then the raw
+ * slot. Returns false if a state changed under us (nothing is published then).
  */
-export function poison(p: Pipeline, i: number, rawWord: number, procWord: number, procOwner: number, message: string): boolean {
+export function poison(p: Pipeline, i: number, rawWord: number, procWord: number, failedPid: number, message: string): boolean {
   const text = new TextEncoder().encode(message).subarray(0, Math.min(MAX_REASON, p.procSlotBytes));
   p.procViews[i]!.set(text);
   p.setSlotF64(p.proc, i, S.n, p.slotF64(p.raw, i, S.n));
   p.setSlotF64(p.proc, i, S.seq, p.slotF64(p.raw, i, S.seq));
   p.setSlotU32(p.proc, i, S.len, text.length);
+  p.setSlotU32(p.proc, i, S.attempts, failedPid);
   // Publishes the message: pairs with the consumer's state load in poisonedAt.
-  if (!p.casState(p.proc, i, procWord, packState(State.POISONED, procOwner))) return false;
+  if (!p.casState(p.proc, i, procWord, packState(State.POISONED, 0))) return false;
   p.casState(p.raw, i, rawWord, packState(State.POISONED, 0));
   return true;
 }
 
-/** Frame n is poisoned (I5 at max-attempts, or I11): its processed slot says so. */
+/** Frame n is poisoned (I5 at max-attempts, or I12): its processed slot says so. */
 export function poisonedAt(p: Pipeline, n: number): boolean {
   const i = n % p.K;
   return stateOf(p.state(p.proc, i)) === State.POISONED && p.slotF64(p.proc, i, S.n) === n;
@@ -78,7 +79,7 @@ export function poisonedAt(p: Pipeline, n: number): boolean {
 export function abortAtPoisoned(p: Pipeline, n: number): { message: string; reportedByRun: boolean } {
   const i = n % p.K;
   const seq = p.slotF64(p.proc, i, S.seq);
-  const byOp = ownerOf(p.state(p.proc, i)) !== 0;
+  const byOp = p.slotU32(p.proc, i, S.attempts) !== 0;
   if (p.i32(R.abort) === Abort.NONE) {
     p.setF64(R.abortSeqF, seq);
     p.casI32(R.abort, Abort.NONE, byOp ? Abort.OP_ERROR : Abort.POISONED);

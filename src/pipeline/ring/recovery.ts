@@ -66,7 +66,7 @@ function deadSleeper(p: Pipeline, b: number): boolean {
   return p.i32(b + W.sleeping) === 1 && workerEntryDead(p, b);
 }
 
-/** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I10); `now` in µs. */
+/** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I11); `now` in µs. */
 function overdue(p: Pipeline, i: number, now: number): boolean {
   const limit = p.frameTimeoutUs;
   if (limit <= 0) return false;
@@ -119,7 +119,7 @@ export function recover(p: Pipeline): RecoveryResult {
       const owner = ownerOf(w);
       const now = shim.shim_now_us();
       if (s === State.CLAIMED && overdue(p, i, now) && ownerAlive(p, owner, i)) {
-        // I10: a live owner past its deadline is hung (endless op, silent
+        // I11: a live owner past its deadline is hung (endless op, silent
         // filter, SIGSTOP). Pid and start time were just checked; SIGKILL
         // also ends a stopped process. Once it is gone, a later pass redoes
         // the frame as for any crash (attempts + 1, poisoned at the limit).
@@ -146,7 +146,7 @@ export function recover(p: Pipeline): RecoveryResult {
         p.setF64(R.recoveries, p.f64(R.recoveries) + 1);
         if (attempts >= p.raw.u32[H.maxAttempts >> 2]!) {
           // Poisoned: the consumer stops the stream when it reaches this
-          // frame, after every earlier one (I11's rule). Should the processed
+          // frame, after every earlier one (I12's rule). Should the processed
           // slot have changed under us, abort at once (the older rule).
           const seq = p.slotF64(p.raw, i, S.seq);
           const message = `frame seq ${seq} killed its worker ${attempts} times (a crash, or a hang past --frame-timeout); giving up on the stream`;
