@@ -82,7 +82,8 @@ int shim_sem_maxindex(void) {
 
 /*
  * Flattened shmid_ds, out[0..11]:
- * key, uid, cuid, mode, segsz, nattch, cpid, lpid, atime, dtime, ctime, (reserved)
+ * key, uid, cuid, mode, segsz, nattch, cpid, lpid, atime, dtime, ctime,
+ * dest (1 when marked for removal: IPC_RMID while attached; the key is then private)
  */
 static int shm_stat_common(int id, int cmd, int64_t *out) {
   struct shmid_ds ds;
@@ -99,7 +100,7 @@ static int shm_stat_common(int id, int cmd, int64_t *out) {
   out[8] = (int64_t)ds.shm_atime;
   out[9] = (int64_t)ds.shm_dtime;
   out[10] = (int64_t)ds.shm_ctime;
-  out[11] = 0;
+  out[11] = (ds.shm_perm.mode & SHM_DEST) ? 1 : 0;
   return r;
 }
 

@@ -2,8 +2,7 @@ import { defineCommand } from "citty";
 import { Chain, parseChain } from "../ops/chain";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { work, type WorkStep } from "../pipeline/stages/work";
-import { installSignalFlags } from "../signals";
-import { shim } from "../native/shim";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { count } from "./summary";
 import { nameArg, num, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
@@ -42,7 +41,7 @@ export default defineCommand({
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const chain = new Chain(parseChain(args.op));
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const maxFrames = num(args["max-frames"], "max-frames", 0, Number.MAX_SAFE_INTEGER);

@@ -98,6 +98,8 @@ export interface ShmStat {
   atime: number;
   dtime: number;
   ctime: number;
+  /** Marked for removal (SHM_DEST): IPC_RMID was called while processes were attached. */
+  dest: boolean;
 }
 
 /** Flattened semid_ds (see shim.c). */
@@ -127,6 +129,7 @@ function shmStatFrom(): ShmStat {
     atime: Number(b[8]),
     dtime: Number(b[9]),
     ctime: Number(b[10]),
+    dest: b[11] === 1n,
   };
 }
 

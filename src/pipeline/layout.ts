@@ -45,6 +45,7 @@
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
  *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
+ *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (stat's claim age)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -72,7 +73,16 @@
  *     record committed it (I7: -> READY); stream marked incomplete unless
  *     `run` will start another producer (I9).
  *  I6 Every number read from shared memory is bounds-checked before use
- *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *     (slot index, lengths, geometry, n, eos and abort codes); a violation
+ *     stops the stage with exit 2 AND sets R.abort = CORRUPT, so every other
+ *     stage stops too (exit 2) instead of waiting for a peer that will never
+ *     act. A waiting stage re-checks, on every tick, that the segment is in a
+ *     reachable state: every state word is one of its table's states (an
+ *     ownerless state has owner bits 0), a READY/CLAIMED raw slot or a DONE
+ *     processed slot holds an n with n % K = its index, delivered - 1 <= head
+ *     <= delivered + 2K (head is stored just after READY), and (checked by the consumer, which alone frees
+ *     processed slots) a DONE processed slot's n is in [delivered,
+ *     delivered + K). Anything else is corruption, never something to wait for.
  *  I7 The producer commits frame n by recording {n, input position after it,
  *     source index after it} in the spare copy of the POSITION record (Q) and
  *     flipping Q.gen, after the payload is complete and before READY. The gen
@@ -91,6 +101,20 @@
  *     while it is set and that run is alive, a dead producer's stream is not
  *     marked ended (recovery only settles its last slot, I7); run clears the
  *     bit before it gives up, and recovery then marks the stream incomplete.
+ *  I10 Ownership. A pipeline's objects are created in the order raw segment,
+ *      semaphore set, processed segment. The raw header is written first with
+ *      magic CREATING (kind, creator pid, uid, name) and gets MAGIC last, after
+ *      the set's id is stored in the raw segment (R.semid): a set belongs to
+ *      the pipeline whose raw segment names it. Inspection reads the set before the
+ *      segments, so a set seen without a raw segment cannot be a creation in
+ *      progress; a CREATING header whose creator is alive is never stale.
+ *      Nothing is removed unless the kernel's owner and creator uid are ours,
+ *      a segment's header is ours (MAGIC or CREATING, and the name asked for)
+ *      and, for a removal on behalf of a run, its id is the one recorded at
+ *      creation. Removal goes set, processed, raw: the raw header is the last
+ *      thing to go, so an interrupted removal leaves something recognisable.
+ *      A stage whose set is removed (EIDRM/EINVAL) or whose raw segment is
+ *      marked SHM_DEST stops with exit 2: the pipeline was removed under it.
  *
  * MEMORY ORDERING
  *  State words, P.eos, R.abort, the event words and D.gen are accessed with JS
@@ -116,7 +140,15 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 2;
+/** "SHMc": the header is being written by its creator (I10). */
+export const MAGIC_CREATING = 0x634d4853;
+export const LAYOUT_VERSION = 3;
+/**
+ * Largest segment shmimg maps: Bun's toArrayBuffer refuses more than 4 GiB
+ * (measured: 2^32 bytes maps, 2^32 + 4096 throws RangeError). Larger rings
+ * are refused before shmget, with this number in the message.
+ */
+export const MAX_SEGMENT_BYTES = 2 ** 32;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -184,6 +216,7 @@ export const R = {
   // 468..471 free (keeps the f64 below 8-byte aligned)
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
+  semid: 484, // i32 id of the pipeline's semaphore set (I10): written once by the creator, before MAGIC
 } as const;
 
 // ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
@@ -276,6 +309,7 @@ export const S = {
   len: 36, // u32
   stamp: 40, // f64
   ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
+  claimedUs: 56, // f64 CLOCK_MONOTONIC µs when the worker claimed the frame (raw slots; stat's claim age)
 } as const;
 
 export const State = {
@@ -317,7 +351,17 @@ export const Abort = {
   POISONED: 1, // a frame killed its worker maxAttempts times
   SUPERVISOR: 2, // run is stopping the pipeline
   OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
+  CORRUPT: 4, // a stage found the shared memory in an impossible state (I6): exit 2
 } as const;
+export const ABORT_NAMES = ["none", "poisoned frame", "stopped by supervisor", "op failed", "corrupt segment"];
+
+/** Raw slot states a raw state word may hold, processed ones likewise (I6). */
+export const RAW_STATES: readonly number[] = [State.FREE, State.WRITING, State.READY, State.CLAIMED, State.POISONED];
+export const PROC_STATES: readonly number[] = [State.FREE, State.WRITING, State.DONE];
+/** States that carry an owner pid in the word; every other state word has owner bits 0. */
+export function ownedState(state: number): boolean {
+  return state === State.WRITING || state === State.CLAIMED;
+}
 
 export const Sem = { LOCK: 0, PRODUCERS: 1, WORKERS: 2, CONSUMERS: 3, COUNT: 4 } as const;
 

@@ -4,16 +4,19 @@
  * step fails; open() attaches and validates all three. Field accessors here
  * are the only code that turns layout offsets into typed-array indices.
  */
-import { shim } from "../../native/shim";
+import { shim, shmStat } from "../../native/shim";
+import { errnoName } from "../../native/libc";
 
 import { InvalidInput } from "../../errors";
 import { keysFor, hexKey, NAME_RE, type Keys } from "../ipc/keys";
-import { attachSegment, createSegment, Segment } from "../ipc/segment";
-import { createSems, openSems } from "../ipc/sems";
+import { attachSegment, createSegment, publishSegment, Segment, tooLarge } from "../ipc/segment";
+import { createSems, openSems, semRemoved } from "../ipc/sems";
 import { Event } from "./event";
 import {
+  Abort,
   D,
   P,
+  R,
   Q,
   EV_DONE,
   EV_RAW_FREED,
@@ -22,8 +25,10 @@ import {
   KIND_PROCESSED,
   KIND_RAW,
   LINE,
+  MAX_SEGMENT_BYTES,
   MAX_SLOTS,
   S,
+  segmentGeometry,
 } from "../layout";
 import { payloadBytes, type Format } from "../../frame/format";
 
@@ -36,6 +41,10 @@ export interface CreateOptions {
   /** Payload capacity of a processed slot (>= what the op chain produces). */
   procSlotBytes?: number;
   maxAttempts?: number;
+  /** Pid of the `run` that will own the pipeline (R.runPid), written before it is published. */
+  runPid?: number;
+  /** Called with every object made but the pipeline not yet published (fault injection: set by the command layer). */
+  beforePublish?: () => void;
 }
 
 export function checkName(name: string): string {
@@ -157,9 +166,20 @@ export class Pipeline {
     return into;
   }
 
-  /** The error for a slot field out of range (built only when one is). */
+  /**
+   * The error for a slot field out of range (built only when one is). Sets
+   * the abort reason CORRUPT for every other stage first (I6): the caller
+   * throws the returned error.
+   */
   corrupt(seg: Segment, i: number, what: string): InvalidInput {
-    return new InvalidInput(`corrupt ${seg === this.raw ? "raw" : "processed"} slot ${i} in pipeline "${this.name}" (shmid ${seg.shmid}): ${what}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
+    return this.corruptSegment(`${seg === this.raw ? "raw" : "processed"} slot ${i}`, seg.shmid, what);
+  }
+
+  /** As corrupt(), for any part of the segment (`where`: "raw slot 3", "producer line"). */
+  corruptSegment(where: string, shmid: number, what: string): InvalidInput {
+    this.casI32(R.abort, Abort.NONE, Abort.CORRUPT);
+    this.postAll();
+    return new InvalidInput(`corrupt ${where} in pipeline "${this.name}" (shmid ${shmid}): ${what}; every stage of the pipeline stops. Stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
   }
 
   // ---- delivery record (see D in layout.ts) ----
@@ -184,6 +204,21 @@ export class Pipeline {
     f[base + 2] = lastSeq;
     this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2] = tailHash;
     Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
+  }
+
+  /**
+   * How the pipeline was removed under us, or undefined while it exists: the
+   * set fails with EIDRM/EINVAL once removed; the raw segment stays mapped
+   * but IPC_STAT shows it marked for removal (SHM_DEST). Two syscalls: call
+   * it on ticks, not per frame.
+   */
+  removal(): string | undefined {
+    const gone = semRemoved(this.semid);
+    if (gone) return `semaphore set semid ${this.semid}: ${gone}`;
+    const st = shmStat(this.raw.shmid);
+    if (typeof st === "number") return `raw segment shmid ${this.raw.shmid}: IPC_STAT ${errnoName(st)}`;
+    if (st.dest) return `raw segment shmid ${this.raw.shmid} is marked for removal (SHM_DEST)`;
+    return undefined;
   }
 
   // ---- producer position record (see Q and I7 in layout.ts) ----
@@ -259,25 +294,38 @@ export function createPipeline(o: CreateOptions): Pipeline {
   const rawBytes = payloadBytes(o.maxW, o.maxH, o.maxFormat);
   const procBytes = Math.max(o.procSlotBytes ?? rawBytes, 1);
   const common = { name: o.name, slots: o.slots, maxW: o.maxW, maxH: o.maxH, maxFormat: o.maxFormat, maxAttempts: o.maxAttempts ?? 3 };
+  // Both rings must be mappable before anything is created (exit 2, nothing left).
+  for (const [kind, bytes] of [[KIND_RAW, rawBytes], [KIND_PROCESSED, procBytes]] as const) {
+    const geo = segmentGeometry(kind, o.slots, bytes);
+    if (geo.segBytes > MAX_SEGMENT_BYTES) throw tooLarge(o.name, kind, o.slots, bytes, geo.segBytes);
+  }
   const made: (() => void)[] = [];
   try {
-    const semid = createSems(keys.sems, o.name);
-    made.push(() => shim.shim_sem_rmid(semid));
+    // Raw first, its header marked CREATING (I10): from here on the creation is
+    // ours and in progress for anyone who inspects the keys.
     const raw = createSegment(keys.raw, { ...common, kind: KIND_RAW, slotBytes: rawBytes });
     made.push(() => {
       raw.detach();
       shim.shim_shm_rmid(raw.shmid);
     });
+    const semid = createSems(keys.sems, o.name);
+    made.push(() => shim.shim_sem_rmid(semid));
     const proc = createSegment(keys.processed, { ...common, kind: KIND_PROCESSED, slotBytes: procBytes });
     made.push(() => {
       proc.detach();
       shim.shim_shm_rmid(proc.shmid);
     });
+    o.beforePublish?.();
     const p = new Pipeline(o.name, keys, raw, proc, semid);
     p.recordDelivery(0, 0, -1);
     p.setF64(P.lastSeq, -1);
+    p.setI32(R.semid, semid);
+    p.setI32(R.runPid, o.runPid ?? 0);
+    publishSegment(proc);
+    publishSegment(raw); // last: the pipeline is complete
     return p;
   } catch (e) {
+    // Undone in reverse (processed, set, raw): the raw header goes last (I10).
     for (const undo of made.reverse()) undo();
     throw e;
   }
@@ -290,7 +338,7 @@ export interface OpenOptions {
 export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
   checkName(name);
   const keys = keysFor(name, process.getuid!());
-  const semid = openSems(keys.sems, name);
+  const semid = openSems(keys.sems, name, o.sharedGroup);
   const raw = attachSegment(keys.raw, { name, kind: KIND_RAW, sharedGroup: o.sharedGroup });
   let proc: Segment;
   try {

@@ -11,7 +11,7 @@ import { shim } from "../../native/shim";
 import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
-import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
+import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkAbort, Peers } from "./peers";
 import { selfStartTime } from "../ipc/proc";
@@ -69,11 +69,11 @@ export function leaveConsumer(p: Pipeline): void {
 
 export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOptions): ConsumeStats {
   const { proc, K } = p;
-  const peers = new Peers(p, "consumer", o.timeoutS);
   const frame: SlotFrame = newSlotFrame();
   const rec = p.delivery();
   const resumedAt = rec.delivered;
   let d = resumedAt;
+  const peers = new Peers(p, "consumer", o.timeoutS, () => d);
   let offset = rec.offset;
   let frames = 0;
   let bytes = 0;
@@ -86,7 +86,8 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
 
   const doneAt = (n: number): boolean => {
     const i = n % K;
-    return stateOf(p.state(proc, i)) === State.DONE && p.slotF64(proc, i, S.n) === n;
+    // The whole word: DONE carries no owner, so owner bits mean corruption (found by checkIntegrity).
+    return p.state(proc, i) === State.DONE && p.slotF64(proc, i, S.n) === n;
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
   const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE;
@@ -144,6 +145,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     }
   }
   const eos = p.i32(P.eos);
+  if (EOS_NAMES[eos] === undefined) throw p.corruptSegment("producer line", p.raw.shmid, `end-of-stream code ${eos} is not one shmimg writes`);
   if (peers.redone) consola.info(`consumer: recovered ${peers.redone} frame(s) from dead workers`);
   return { frames, bytes, blockedUs, resumedAt, eos, lastSeq, gaps };
 }
