@@ -451,3 +451,24 @@ describe("formats other than native resume at the recorded position", () => {
     }, 120_000);
   }
 });
+
+describe("the position record is untrusted input (I6)", () => {
+  test("a committed position that is not a non-negative integer stops a resuming producer with exit 2", () => {
+    const name = uniqueName("qcorrupt");
+    expect(shmimg(["init", "--name", name, "--max-size", "64x48", "--max-format", "rgb24", "--slots", "8"]).code).toBe(0);
+    try {
+      const p = openPipeline(name);
+      try {
+        p.commitPosition(5, -3, 6);
+        expect(() => p.position()).toThrow(/corrupt producer position record/);
+      } finally {
+        p.detach();
+      }
+      const r = shmimg(["produce", "--name", name, "--input", input, "--resume"]);
+      expect(r.stderr).toMatch(/^ERROR: corrupt producer position record in pipeline "[^"]+" \(shmid \d+\): n=5 position=-3 index=6/m);
+      expect(r.code).toBe(2);
+    } finally {
+      shmimg(["clean", "--name", name, "--force"]);
+    }
+  });
+});

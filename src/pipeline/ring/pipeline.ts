@@ -238,7 +238,11 @@ export class Pipeline {
     if (gen === 0) return { n: -1, pos: 0, index: 0 };
     const base = (gen & 1 ? Q.copy1 : Q.copy0) >> 3;
     const f = this.raw.f64;
-    return { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+    const at = { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+    // I6: a resumed producer seeks to pos, recovery sets head from n.
+    if (![at.n, at.pos, at.index].every((v) => Number.isSafeInteger(v) && v >= 0))
+      throw new InvalidInput(`corrupt producer position record in pipeline "${this.name}" (shmid ${this.raw.shmid}): n=${at.n} position=${at.pos} index=${at.index}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
+    return at;
   }
   /** Commits frame n (I7): writes the spare copy, then flips gen (the commit point, pairs with position()). */
   commitPosition(n: number, pos: number, index: number): void {

@@ -191,6 +191,10 @@ class Supervisor {
     const code = exitCodeOf(c.proc);
     // Stages we stopped (signal or abort, SIGKILL after the grace) report our decision, not a failure of their own.
     if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === 137 || code === Exit.STAGE_FAILED)) return;
+    // A stage that exits 130/143 by itself was sent SIGINT/SIGTERM directly: Ctrl-C reaches
+    // the whole process group, often before run's own handler has run. The run is being
+    // interrupted, not failing.
+    if (!this.children.stoppedByUs(c) && c.proc.signalCode === null && (code === 130 || code === 143)) return this.stopOnSignal(code - 128);
     if (this.crashed(c) && (await this.replace(p, c))) return;
     if (c.role === "producer") this.onProducerExit(p, c, code);
     else if (c.role === "consumer") this.onConsumerExit(p, c, code);
