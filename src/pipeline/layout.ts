@@ -122,8 +122,8 @@
  *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
  *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
  *     (pid and start time checked) and I5 then redoes the frame like any
- *     crash. A claim held by a live owner within its deadline is progress:
- *     --timeout never fires on it.
+ *     crash. A claim held within its deadline by an owner that runs (not
+ *     stopped) is progress: --timeout never fires on it.
  *  I12 A worker whose op chain fails on a frame (throws, non-zero native
  *     return, bad filter reply) hands it back itself: attempts + 1, then
  *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
