@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { parseChain } from "../ops/chain";
 import { InvalidInput } from "../errors";
 import { parseSize } from "../frame/format";
 import { makeSource } from "../formats";
@@ -47,6 +48,7 @@ export default defineCommand({
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args.create && args.op) parseChain(args.op); // load and check the chain before the first frame is read
     if (args["in-format"] !== "png" && (!args.input || args.input === "-")) checkFramesStdin("produce");
     const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
     let p: Pipeline | undefined;

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
-import { checkName } from "../pipeline/ring/pipeline";
+import { checkName, MAX_FRAME_TIMEOUT_S } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import type { RunIdentity } from "../pipeline/stages/resume";
 import { Heal } from "../pipeline/layout";
@@ -80,7 +80,7 @@ export default defineCommand({
     description: "Create a pipeline, run producer, N workers and consumer as separate processes, report, remove everything.",
   },
   args: {
-    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
@@ -99,6 +99,7 @@ export default defineCommand({
     whenFull(args["when-full"]);
     depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
+    num(args["frame-timeout"], "frame-timeout", 0, MAX_FRAME_TIMEOUT_S, false);
     if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
     const heal = healable(args);
@@ -113,7 +114,7 @@ export default defineCommand({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,

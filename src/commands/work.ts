@@ -32,7 +32,7 @@ export default defineCommand({
   },
   args: {
     ...nameArg,
-    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
     ...parentPidArg,
     ...verboseArg,

@@ -45,7 +45,7 @@
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
  *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
- *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (stat's claim age)
+ *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (raw slots; I11 deadline, stat's claim age)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -54,6 +54,7 @@
  *   WRITING ─────────> READY          WRITING ───────> DONE
  *   READY ──worker CAS─> CLAIMED(pid) DONE ──consumer, after output written──> FREE
  *   CLAIMED ─after processed DONE─> FREE
+ *   CLAIMED ─op failed, I12─> READY | POISONED  WRITING ─op failed, I12─> FREE | POISONED(reason)
  *
  * INVARIANTS
  *  I1 Only the producer writes a raw slot, and only in FREE -> WRITING -> READY;
@@ -68,7 +69,8 @@
  *  I5 A slot whose owner pid is dead (kill -9) is recovered under LOCK:
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
- *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
+ *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1
+ *     (at maxAttempts the frame is poisoned as in I12, S.attempts 0);
  *     raw WRITING(dead producer) -> discarded (FREE) unless the position
  *     record committed it (I7: -> READY); stream marked incomplete unless
  *     `run` will start another producer (I9).
@@ -115,6 +117,23 @@
  *      thing to go, so an interrupted removal leaves something recognisable.
  *      A stage whose set is removed (EIDRM/EINVAL) or whose raw segment is
  *      marked SHM_DEST stops with exit 2: the pipeline was removed under it.
+ *  I11 Frame deadline: a worker writes S.claimedUs right after its claim
+ *     CAS. A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
+ *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
+ *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
+ *     (pid and start time checked) and I5 then redoes the frame like any
+ *     crash. A claim held by a live owner within its deadline is progress:
+ *     --timeout never fires on it.
+ *  I12 A worker whose op chain fails on a frame (throws, non-zero native
+ *     return, bad filter reply) hands it back itself: attempts + 1, then
+ *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
+ *     attempts reaches maxAttempts instead processed -> POISONED holding
+ *     the reason (UTF-8, S.len <= 1024 bytes, S.n, S.seq; S.attempts = the
+ *     failing worker's pid) and raw -> POISONED. The consumer, reaching that n in order, sets Abort.OP_ERROR
+ *     and reports the reason: every earlier frame is delivered first. I5
+ *     poisons the same way with S.attempts 0 (Abort.POISONED).
+ *     Output is published only after its length was checked against the
+ *     processed slot.
  *
  * MEMORY ORDERING
  *  State words, P.eos, R.abort, the event words and D.gen are accessed with JS
@@ -217,6 +236,7 @@ export const R = {
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
   semid: 484, // i32 id of the pipeline's semaphore set (I10): written once by the creator, before MAGIC
+  frameTimeoutUs: 504, // f64 --frame-timeout in µs, set once at creation (I11); 0 = none
 } as const;
 
 // ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
@@ -309,7 +329,7 @@ export const S = {
   len: 36, // u32
   stamp: 40, // f64
   ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
-  claimedUs: 56, // f64 CLOCK_MONOTONIC µs when the worker claimed the frame (raw slots; stat's claim age)
+  claimedUs: 56, // f64 CLOCK_MONOTONIC µs when the worker claimed the frame (raw slots; I11 frame deadline, stat's claim age)
 } as const;
 
 export const State = {
@@ -352,12 +372,13 @@ export const Abort = {
   SUPERVISOR: 2, // run is stopping the pipeline
   OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
   CORRUPT: 4, // a stage found the shared memory in an impossible state (I6): exit 2
+  OP_ERROR: 5, // an op failed on one frame maxAttempts times (I12); the consumer reports its reason: exit 4
 } as const;
-export const ABORT_NAMES = ["none", "poisoned frame", "stopped by supervisor", "op failed", "corrupt segment"];
+export const ABORT_NAMES = ["none", "poisoned frame", "stopped by supervisor", "op failed", "corrupt segment", "op error"];
 
 /** Raw slot states a raw state word may hold, processed ones likewise (I6). */
 export const RAW_STATES: readonly number[] = [State.FREE, State.WRITING, State.READY, State.CLAIMED, State.POISONED];
-export const PROC_STATES: readonly number[] = [State.FREE, State.WRITING, State.DONE];
+export const PROC_STATES: readonly number[] = [State.FREE, State.WRITING, State.DONE, State.POISONED];
 /** States that carry an owner pid in the word; every other state word has owner bits 0. */
 export function ownedState(state: number): boolean {
   return state === State.WRITING || state === State.CLAIMED;

@@ -16,8 +16,8 @@ import {
   Abort,
   D,
   P,
-  R,
   Q,
+  R,
   EV_DONE,
   EV_RAW_FREED,
   EV_WORK,
@@ -41,11 +41,17 @@ export interface CreateOptions {
   /** Payload capacity of a processed slot (>= what the op chain produces). */
   procSlotBytes?: number;
   maxAttempts?: number;
+  /** Seconds a worker may hold one frame before it is SIGKILLed (I11); 0 = no deadline. */
+  frameTimeoutS?: number;
   /** Pid of the `run` that will own the pipeline (R.runPid), written before it is published. */
   runPid?: number;
   /** Called with every object made but the pipeline not yet published (fault injection: set by the command layer). */
   beforePublish?: () => void;
 }
+
+/** --frame-timeout default: a frame held longer than a minute means a hung worker (I11). */
+export const DEFAULT_FRAME_TIMEOUT_S = 60;
+export const MAX_FRAME_TIMEOUT_S = 1e6;
 
 export function checkName(name: string): string {
   if (!NAME_RE.test(name)) throw new InvalidInput(`--name "${name}" is not a valid pipeline name: use 1-63 characters from A-Z a-z 0-9 . _ -`);
@@ -84,6 +90,10 @@ export class Pipeline {
   // ---- header ----
   get maxAttempts(): number {
     return this.raw.u32[H.maxAttempts >> 2]!;
+  }
+  /** --frame-timeout in µs (I11); 0 = no deadline. Validated on open. */
+  get frameTimeoutUs(): number {
+    return this.raw.f64[R.frameTimeoutUs >> 3]!;
   }
   get creatorPid(): number {
     return this.raw.u32[H.creatorPid >> 2]!;
@@ -317,6 +327,7 @@ export function createPipeline(o: CreateOptions): Pipeline {
     });
     o.beforePublish?.();
     const p = new Pipeline(o.name, keys, raw, proc, semid);
+    p.setF64(R.frameTimeoutUs, (o.frameTimeoutS ?? DEFAULT_FRAME_TIMEOUT_S) * 1e6);
     p.recordDelivery(0, 0, -1);
     p.setF64(P.lastSeq, -1);
     p.setI32(R.semid, semid);
@@ -352,7 +363,13 @@ export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
     proc.detach();
     throw new InvalidInput(`pipeline "${name}": raw segment (key ${hexKey(keys.raw)}) has ${raw.slots} slots but processed (key ${hexKey(keys.processed)}) has ${proc.slots}; the objects do not belong together. Run \`shmimg clean --name ${name}\`.`);
   }
-  return new Pipeline(name, keys, raw, proc, semid);
+  const p = new Pipeline(name, keys, raw, proc, semid);
+  const ft = p.frameTimeoutUs;
+  if (!Number.isFinite(ft) || ft < 0 || ft > MAX_FRAME_TIMEOUT_S * 1e6) {
+    p.detach();
+    throw new InvalidInput(`pipeline "${name}": corrupt frame timeout ${ft} µs in the raw segment (shmid ${raw.shmid}); stop the pipeline and run \`shmimg clean --name ${name} --force\``);
+  }
+  return p;
 }
 
 

@@ -87,6 +87,7 @@ export function snapshot(p: Pipeline) {
     procSlotBytes: p.procSlotBytes,
     maxGeometry: `${max.w}x${max.h} ${formatName(max.fmt)}`,
     maxAttempts: p.raw.u32[H.maxAttempts >> 2],
+    frameTimeoutS: p.frameTimeoutUs / 1e6,
     live: { producers: liveCount(p.semid, Sem.PRODUCERS), workers: liveCount(p.semid, Sem.WORKERS), consumers: liveCount(p.semid, Sem.CONSUMERS) },
     producer: { pid: producerPid, alive: producerPid > 0 && isAlive(producerPid, p.f64(P.start)), state: processState(producerPid, p.f64(P.start)), published: p.f64(P.head), lastSeq: p.f64(P.lastSeq), dropped: p.f64(P.dropped), blockedS: p.f64(P.blockedUs) / 1e6, eos: EOS_NAMES[p.i32(P.eos)] ?? `invalid code ${p.i32(P.eos)}`, ended: p.i32(P.eos) !== Eos.NONE },
     consumer: { pid: consumerPid, alive: consumerPid > 0 && isAlive(consumerPid, p.f64(C.start)), state: processState(consumerPid, p.f64(C.start)), delivered: d.delivered, outputOffset: d.offset, lastSeq: d.lastSeq, waitedS: p.f64(C.blockedUs) / 1e6, resumes: p.i32(C.resumes), recordGen: p.i32(D.gen) },
@@ -116,7 +117,7 @@ export type Snapshot = ReturnType<typeof snapshot>;
 export function renderSnapshot(s: Snapshot): string {
   const lines = [
     `pipeline "${s.name}"  keys raw ${s.keys.raw} processed ${s.keys.processed} sems ${s.keys.sems}  shmids ${s.shmids.raw}/${s.shmids.processed} semid ${s.shmids.semid}  attached ${s.attached}  creator pid ${s.creatorPid}`,
-    `rings: ${s.slots} slots, raw ${s.rawSlotBytes} B, processed ${s.procSlotBytes} B (max ${s.maxGeometry}), max attempts ${s.maxAttempts}`,
+    `rings: ${s.slots} slots, raw ${s.rawSlotBytes} B, processed ${s.procSlotBytes} B (max ${s.maxGeometry}), max attempts ${s.maxAttempts}, frame timeout ${s.frameTimeoutS ? `${s.frameTimeoutS} s` : "none"}`,
     `live stages: producers ${s.live.producers}, workers ${s.live.workers}, consumers ${s.live.consumers}`,
     `producer pid ${s.producer.pid} ${s.producer.state}: published ${s.producer.published} (last seq ${s.producer.lastSeq}), dropped ${s.producer.dropped}, blocked ${s.producer.blockedS.toFixed(3)} s, ${s.producer.ended ? `stream ended: ${s.producer.eos}` : "stream open"}`,
     `consumer pid ${s.consumer.pid} ${s.consumer.state}: delivered ${s.consumer.delivered} (last seq ${s.consumer.lastSeq}), output offset ${s.consumer.outputOffset}, waited ${s.consumer.waitedS.toFixed(3)} s, resumes ${s.consumer.resumes}`,

@@ -13,7 +13,8 @@ import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { checkAbort, Peers } from "./peers";
+import { checkAbort, Peers, StageFailed } from "./peers";
+import { abortAtPoisoned, poisonedAt } from "../ring/handback";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
 import type { FrameSink } from "../../formats/types";
@@ -63,6 +64,14 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number; 
   return { delivered: rec.delivered, offset: rec.offset, tailHash: rec.tailHash };
 }
 
+/** The consumer reached poisoned frame n: stop everyone; under `run` a POISONED abort is reported by run itself. */
+function poisonedError(p: Pipeline, n: number): StageFailed {
+  const { message, reportedByRun } = abortAtPoisoned(p, n);
+  const e = new StageFailed(message);
+  e.secondary = reportedByRun;
+  return e;
+}
+
 export function leaveConsumer(p: Pipeline): void {
   leaveRole(p.semid, Sem.CONSUMERS);
 }
@@ -90,7 +99,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     return p.state(proc, i) === State.DONE && p.slotF64(proc, i, S.n) === n;
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
-  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE;
+  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || poisonedAt(p, d);
   const tick = () => peers.tick(`frame n=${d}`);
 
   for (;;) {
@@ -98,6 +107,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
+      if (poisonedAt(p, d)) throw poisonedError(p, d); // I5/I12: every earlier frame was delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick);

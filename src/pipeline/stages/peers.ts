@@ -10,7 +10,7 @@ import { ShmimgError, Exit } from "../../errors";
 import { recover } from "../ring/recovery";
 import { checkIntegrity, validAbort, validSeq } from "../ring/integrity";
 import { liveCount } from "../ipc/sems";
-import { Abort, C, Eos, P, R, Sem } from "../layout";
+import { Abort, C, Eos, P, R, Sem, State, stateOf } from "../layout";
 import type { Pipeline } from "../ring/pipeline";
 
 export class StageFailed extends ShmimgError {
@@ -57,10 +57,17 @@ export function abortMessage(p: Pipeline): string | undefined {
   if (a === undefined) return `corrupt recovery line in pipeline "${p.name}" (shmid ${p.raw.shmid}): abort code ${raw} is not one shmimg writes; every stage of the pipeline stops. Run \`shmimg clean --name ${p.name} --force\``;
   const s = validSeq(p.f64(R.abortSeqF));
   const frame = s === undefined ? "a frame (its recorded seq is not a frame number: the segment is corrupt)" : `frame seq ${s}`;
-  if (a === Abort.POISONED) return `${frame} killed its worker ${p.maxAttempts} times; giving up on the stream`;
+  if (a === Abort.POISONED) return `${frame} killed its worker ${p.maxAttempts} times (a crash, or a hang past --frame-timeout); giving up on the stream`;
   if (a === Abort.OP_FAILED) return `a worker could not process ${frame}; see its error above`;
+  if (a === Abort.OP_ERROR) return `${frame} failed in the op chain ${p.maxAttempts} times; the consumer's ERROR line gives the op's message (earlier frames were delivered)`;
   if (a === Abort.CORRUPT) return `another stage found pipeline "${p.name}"'s shared memory corrupt (see its ERROR line); run \`shmimg clean --name ${p.name} --force\``;
   return "the pipeline was stopped by its supervisor";
+}
+
+/** Some raw slot is CLAIMED (a worker is busy with a frame). */
+function anyClaimed(p: Pipeline): boolean {
+  for (let i = 0; i < p.K; i++) if (stateOf(p.state(p.raw, i)) === State.CLAIMED) return true;
+  return false;
 }
 
 export class Peers {
@@ -100,6 +107,8 @@ export class Peers {
       this.redone += r.redone;
       consola.info(`${this.role}: a worker died holding ${r.redone} frame(s); handed them to another worker`);
     }
+    for (const k of r.killed)
+      consola.warn(`${this.role}: worker pid ${k.pid} held frame seq ${k.seq} for ${k.heldS.toFixed(1)} s, longer than --frame-timeout ${this.p.frameTimeoutUs / 1e6} s; killed it (SIGKILL), the frame will be redone`);
     if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
@@ -124,6 +133,9 @@ export class Peers {
         consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
+    // A frame claimed by a live worker is progress, however long it takes:
+    // only --frame-timeout bounds it (I11); dead owners are recovered above.
+    if (this.timeoutS > 0 && anyClaimed(p)) this.lastProgress = now;
     if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6) {
       // Under run every stage has the same --timeout and run stops them all
       // after the first failure: the first to time out stops the others now,

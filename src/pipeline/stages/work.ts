@@ -15,7 +15,8 @@ import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
 import { isAlive, processState, selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline } from "../ring/pipeline";
-import type { Chain } from "../../ops/chain";
+import { StepFailed, type Chain } from "../../ops/chain";
+import { handBack } from "../ring/handback";
 
 /**
  * The two points of a frame where a worker's death means different things:
@@ -71,6 +72,18 @@ function register(p: Pipeline): number {
     return b;
   }
   throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
+}
+
+/**
+ * The chain failed on the frame in raw slot i (I12): hand it back for another
+ * attempt, or, at max-attempts, poison it with the reason (the consumer
+ * stops the stream there, after delivering every earlier frame, and prints
+ * the one ERROR line). An error that is not the op's own is rethrown.
+ */
+function opFailed(p: Pipeline, i: number, seq: number, claimed: number, writing: number, e: unknown): void {
+  if (!(e instanceof StepFailed)) throw e;
+  const { attempts, poisoned } = handBack(p, i, claimed, writing, (n) => `op ${e.op} failed ${n} time(s) (--max-attempts ${p.maxAttempts}): ${e.message}`);
+  consola.warn(`worker: frame seq ${seq}: op ${e.op} failed (attempt ${attempts} of ${p.maxAttempts}): ${e.message}; ${poisoned ? "giving up on it" : "handed back to be retried"}`);
 }
 
 export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
@@ -161,17 +174,18 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     hint = (i + 1) % K;
     // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
     if (!p.casState(raw, i, State.READY, claimed)) continue;
+    const t0 = shim.shim_now_us();
     p.setSlotF64(raw, i, S.ownerStart, myStart);
-    p.setSlotF64(raw, i, S.claimedUs, shim.shim_now_us());
+    p.setSlotF64(raw, i, S.claimedUs, t0); // I11: the frame deadline runs from here (and stat's claim age)
     // The slot may have been recycled between scan and CAS (another worker
     // finished frame n, the producer wrote n + K): re-check I2 now that we
     // own it; only the consumer can change the processed slot from here on.
     if (p.state(proc, i) !== State.FREE) {
       p.setSlotF64(raw, i, S.ownerStart, 0);
+      p.setSlotF64(raw, i, S.claimedUs, 0);
       p.setState(raw, i, State.READY);
       continue;
     }
-    const t0 = shim.shim_now_us();
     p.slotFrame(raw, i, frame); // bounds-checked (I6)
     let out;
     try {
@@ -189,13 +203,19 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       // frame): the first to set the abort reports it, the others are its echo.
       if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
       p.setSlotF64(raw, i, S.ownerStart, 0);
+      p.setSlotF64(raw, i, S.claimedUs, 0);
       p.setState(raw, i, State.READY);
       p.postAll();
       throw e;
     }
     p.setState(proc, i, writing);
     o.onStep?.("writing", frame.seq);
-    chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+    try {
+      chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+    } catch (e) {
+      opFailed(p, i, frame.seq, claimed, writing, e); // I12: handed back, or poisoned
+      continue;
+    }
     const outLen = payloadBytes(out.w, out.h, out.fmt);
     p.setSlotF64(proc, i, S.n, frame.n);
     p.setSlotF64(proc, i, S.seq, frame.seq);
