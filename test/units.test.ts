@@ -3,7 +3,7 @@ import { perWorkerText } from "../src/commands/summary";
 import { decodeHeader, encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 import { InvalidInput } from "../src/errors";
 import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/ipc/keys";
-import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R } from "../src/pipeline/layout";
+import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R, STREAM_OFF, STREAM_LINES, T } from "../src/pipeline/layout";
 import { payloadBytes, parseSize } from "../src/frame/format";
 import { mostSevere } from "../src/errors";
 
@@ -58,7 +58,10 @@ describe("layout and ring arithmetic", () => {
     for (const set of [producer, consumer, recovery]) expect(new Set(set).size).toBe(1);
     expect(new Set([producer[0], consumer[0], recovery[0], delivery[0]]).size).toBe(4);
     expect(WORKERS_OFF % LINE).toBe(0);
-    expect(RAW_SLOT_TABLE).toBe(WORKERS_OFF + MAX_WORKERS * LINE);
+    expect(STREAM_OFF).toBe(WORKERS_OFF + MAX_WORKERS * LINE);
+    expect(RAW_SLOT_TABLE).toBe(STREAM_OFF + STREAM_LINES * LINE);
+    expect(T.path + T.pathMax).toBe(RAW_SLOT_TABLE);
+    expect(T.tags + T.tagsMax).toBe(T.path);
   });
 
   test("segment geometry: page-aligned payload, 64-byte strides, exact size", () => {

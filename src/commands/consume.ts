@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
-import { makeSink } from "../formats";
-import { Output } from "../io/output";
+import { openSink } from "../formats/open";
+import { readStreamInfo } from "../pipeline/ring/stream";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
 import { Eos, EOS_NAMES, P } from "../pipeline/layout";
@@ -11,7 +11,6 @@ import { log } from "../log";
 import { snapshot } from "../pipeline/ring/snapshot";
 import { LatencyLog } from "../bench/latency";
 import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
-import { closeFd, openOutput } from "../io/files";
 import { perWorkerText } from "./summary";
 
 export const example = "shmimg consume --name cam --output out.shm";
@@ -36,20 +35,26 @@ export default defineCommand({
     if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
-    let fd = -1;
+    let closeOutput = () => {};
     let joined = false;
     try {
       const at = joinConsumer(p);
       joined = true;
-      const outFormat = String(args["out-format"]);
       const toStdout = !args.output || args.output === "-";
       if (at.delivered > 0) {
         if (toStdout) log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
         else log.info(`consume: resuming pipeline "${p.name}" at frame ${at.delivered}, output offset ${at.offset}`);
       }
-      fd = outFormat === "png" ? -1 : openOutput(args.output, toStdout ? 0 : at.offset);
-      const sink = makeSink(outFormat, { resumeOffset: at.offset, path: args.output, delivered: at.delivered });
-      const out = new Output(fd, args.output ?? "stdout");
+      const quality = num(args.quality ?? "90", "quality", 1, 100);
+      const { sink, out, close } = openSink({
+        output: args.output,
+        outFormat: args["out-format"],
+        overwrite: args.overwrite,
+        quality,
+        resume: at,
+        stream: () => readStreamInfo(p),
+      });
+      closeOutput = close;
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
       const t0 = performance.now();
       const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
@@ -96,7 +101,7 @@ export default defineCommand({
       }
     } finally {
       if (joined) leaveConsumer(p);
-      closeFd(fd);
+      closeOutput();
       p.detach();
     }
   },

@@ -6,6 +6,7 @@ import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
 import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
 import { perWorkerText } from "./summary";
+import { checkImageOutput, isImageFolderOrTemplate } from "../formats/images";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -36,7 +37,7 @@ export default defineCommand({
     description: "Create a pipeline, run producer, N workers and consumer as separate processes, report, remove everything.",
   },
   args: {
-    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
     name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
     ...inputArgs,
@@ -53,13 +54,16 @@ export default defineCommand({
     whenFull(args["when-full"]);
     num(args.timeout, "timeout", 0, 1e9, false);
     const name = checkName(args.name ?? `run-${process.pid}`);
-    if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
+    if ((args["in-format"] === "png" || args["in-format"] === "jpeg") && !args.input) throw new InvalidInput(`--in-format ${args["in-format"]} needs --input DIR|GLOB|FILE`);
+    num(args.quality, "quality", 1, 100);
+    // An output folder holding an earlier run's frames is refused before any process starts.
+    if (isImageFolderOrTemplate(args.output)) checkImageOutput(args.output, args.overwrite, args.input, false);
     const r = await runPipeline({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
-      consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
+      producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
     });

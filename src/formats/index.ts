@@ -4,14 +4,14 @@
  */
 import { InvalidInput } from "../errors";
 import { NativeSink, NativeSource } from "./native";
-import { PngSink, PngSource } from "./png";
+import { ImageSink, ImageSource } from "./images";
 import { PnmSink, PnmSource } from "./pnm";
 import { RawvideoSink, RawvideoSource } from "./rawvideo";
 import type { FrameSink, FrameSource, SinkOptions, SourceOptions } from "./types";
 import { Y4mSink, Y4mSource } from "./y4m";
 
-export const IN_FORMATS = ["native", "pnm", "y4m", "rawvideo", "png"] as const;
-export const OUT_FORMATS = ["native", "pnm", "y4m", "rawvideo", "png"] as const;
+export const IN_FORMATS = ["auto", "native", "pnm", "y4m", "rawvideo", "png", "jpeg"] as const;
+export const OUT_FORMATS = ["auto", "native", "pnm", "y4m", "rawvideo", "png", "jpeg"] as const;
 
 export function makeSource(format: string, opts: SourceOptions): FrameSource {
   switch (format) {
@@ -20,11 +20,13 @@ export function makeSource(format: string, opts: SourceOptions): FrameSource {
     case "pnm":
       return new PnmSource(opts.input);
     case "y4m":
-      return new Y4mSource(opts.input);
+      return new Y4mSource(opts.input, opts.convert444);
     case "rawvideo":
       return new RawvideoSource(opts);
     case "png":
-      return new PngSource(opts.path);
+    case "jpeg":
+    case "image":
+      return new ImageSource(opts.path, format);
   }
   throw new InvalidInput(`--in-format "${format}" is not one of ${IN_FORMATS.join(", ")}`);
 }
@@ -40,7 +42,8 @@ export function makeSink(format: string, opts: SinkOptions): FrameSink {
     case "rawvideo":
       return new RawvideoSink();
     case "png":
-      return new PngSink(opts);
+    case "jpeg":
+      return new ImageSink(format, opts);
   }
   throw new InvalidInput(`--out-format "${format}" is not one of ${OUT_FORMATS.join(", ")}`);
 }

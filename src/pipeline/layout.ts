@@ -14,7 +14,8 @@
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
  *  | 576  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
- *  | 2624 raw slot table: K entries x 64 B                                     |
+ *  | 2624 STREAM INFO: 16 lines (producer only, before frame 0; see T)         |
+ *  | 3648 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
  *
@@ -68,6 +69,11 @@
  *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *  I7 Stream info (input format, y4m tags, the input's file list) is written
+ *     by the producer once, before it publishes frame 0, and sealed by the
+ *     store of T.ready; the consumer reads it (after loading T.ready) only
+ *     once frame 0 is DONE, so it is complete whichever process started first.
+ *     Its lengths and codes are bounds-checked like any slot field (I6).
  *
  * MEMORY ORDERING
  *  All state words and cursors are accessed with JS Atomics (sequentially
@@ -88,7 +94,7 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -191,7 +197,23 @@ export const W = {
   bytes: 48, // f64 output bytes committed
 } as const;
 
-export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+// ---- stream info (producer only, written before frame 0 is published; I7) ----
+export const STREAM_OFF = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+export const STREAM_LINES = 16;
+export const T = {
+  ready: STREAM_OFF, // i32 (Atomics) 1 once every field below is written (the publishing store)
+  format: STREAM_OFF + 4, // u32 input format code, InFormatCode in formats/types.ts (0 = unknown)
+  tagsLen: STREAM_OFF + 8, // u32 bytes used in `tags`
+  pathLen: STREAM_OFF + 12, // u32 bytes used in `path`
+  files: STREAM_OFF + 16, // u32 files in the input list (image folders/globs), 0 otherwise
+  namesHash: STREAM_OFF + 20, // u32 fnv1a32 of the list's base names joined by "/"
+  tags: STREAM_OFF + 64, // 192 B: the y4m stream header's tags after "YUV4MPEG2 " (ASCII)
+  tagsMax: 192,
+  path: STREAM_OFF + 256, // 768 B: the input list's absolute DIR or GLOB (UTF-8)
+  pathMax: 768,
+} as const;
+
+export const RAW_SLOT_TABLE = STREAM_OFF + STREAM_LINES * LINE; // 3648
 export const PROC_SLOT_TABLE = 128;
 
 // ---- slot entry ----

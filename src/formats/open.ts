@@ -1,0 +1,99 @@
+/**
+ * Opening a stage's input as a frame source and its output as a sink, with
+ * the formats chosen as choose.ts describes.
+ */
+import { InvalidInput } from "../errors";
+import { parseSize } from "../frame/format";
+import { closeFd, openInput, openOutput } from "../io/files";
+import { Input } from "../io/input";
+import { Output } from "../io/output";
+import { DeferredSink, IMAGE_FORMATS, outFormatForInput, outFormatFromArgs, sniffBytes, sniffInput } from "./choose";
+import { checkImageOutput, existsDir, isImageFolderOrTemplate, isImageList } from "./images";
+import { makeSink, makeSource } from "./index";
+import type { FrameSink, FrameSource, StreamInfo } from "./types";
+
+export interface SourceArgs {
+  input?: string;
+  inFormat?: string;
+  size?: string;
+  pixFmt?: string;
+  convert444?: boolean;
+}
+
+/** The source for --input/--in-format, and the fd it reads (-1 for image files; close with closeFd). */
+export function openSource(a: SourceArgs): { source: FrameSource; fd: number } {
+  const size = a.size ? parseSize(a.size) : undefined;
+  if (a.size && !size) throw new InvalidInput(`--size "${a.size}" is not WIDTHxHEIGHT with both in 1..16384`);
+  let format = a.inFormat ?? "auto";
+  if (format === "auto" && (a.size || a.pixFmt)) format = "rawvideo"; // geometry given: headerless frames
+  if (format === "auto" && isImageList(a.input)) format = "image";
+  if (IMAGE_FORMATS.has(format) || format === "image") return { source: makeSource(format, { input: new Input(-1), path: a.input }), fd: -1 };
+  const fd = openInput(a.input);
+  try {
+    const input = new Input(fd, a.input && a.input !== "-" ? a.input : "stdin");
+    if (format === "auto") {
+      const label = a.input && a.input !== "-" ? `--input ${a.input}` : "stdin";
+      // A file holding one image: decode it as an image (a stream of images is not read from stdin).
+      if (fd !== 0 && input.want(16) > 0) {
+        const f = sniffBytes(input.bytes, input.offset, input.buffered);
+        if (f === "png" || f === "jpeg") {
+          closeFd(fd);
+          return { source: makeSource(f, { input: new Input(-1), path: a.input }), fd: -1 };
+        }
+      }
+      format = sniffInput(input, label);
+    }
+    return { source: makeSource(format, { input, size, pixFmt: a.pixFmt, path: a.input, convert444: a.convert444 }), fd };
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+}
+
+export interface SinkArgs {
+  output?: string;
+  outFormat?: string;
+  overwrite?: boolean;
+  quality?: number;
+  /** Where a restarted consumer continues. */
+  resume: { delivered: number; offset: number };
+  /** The stream info, read when frame 0 is there. */
+  stream: () => StreamInfo | null;
+}
+
+/**
+ * The sink and Output for --output/--out-format. When the format depends on
+ * the input (no --out-format, no telling extension), both are made when the
+ * first frame arrives. close() closes the output file.
+ */
+export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: () => void } {
+  const toStdout = !a.output || a.output === "-";
+  const folder = isImageFolderOrTemplate(a.output);
+  const explicit = outFormatFromArgs(a.outFormat, a.output);
+  const fresh = a.resume.delivered === 0;
+  // Stale frames of an earlier run: refused (or removed with --overwrite) before anything is written.
+  if (fresh && folder) checkImageOutput(a.output, !!a.overwrite);
+  const out = new Output(-1, toStdout ? "stdout" : a.output!);
+  let fd = -1;
+  const make = (format: string, stream: StreamInfo | null): FrameSink => {
+    const image = IMAGE_FORMATS.has(format);
+    // Image files go to --output itself (a folder, template or file); everything else through the fd.
+    const path = image && !toStdout ? a.output : undefined;
+    if (!path) {
+      if (out.fd < 0) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
+    } else if (fresh && !folder && existsDir(a.output!)) checkImageOutput(a.output, !!a.overwrite);
+    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, overwrite: a.overwrite, quality: a.quality });
+  };
+  let sink: FrameSink;
+  if (explicit !== null && explicit !== "y4m") sink = make(explicit, null);
+  else {
+    // y4m carries the input's tags; the rest is the input's format.
+    sink = new DeferredSink(() => {
+      const stream = a.stream();
+      const isFolder = folder || (!toStdout && !/\.[A-Za-z0-9]+$/.test(a.output!) && IMAGE_FORMATS.has(stream?.format ?? ""));
+      return make(explicit ?? outFormatForInput(stream, isFolder), stream);
+    });
+    if (explicit === "y4m") fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
+  }
+  return { sink, out, close: () => closeFd(fd) };
+}
