@@ -6,7 +6,7 @@ import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
 import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
 import { perWorkerText } from "./summary";
-import { checkImageOutput, isImageFolderOrTemplate } from "../formats/images";
+import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate } from "../formats/images";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -58,6 +58,7 @@ export default defineCommand({
     num(args.quality, "quality", 1, 100);
     // An output folder holding an earlier run's frames is refused before any process starts.
     if (isImageFolderOrTemplate(args.output)) checkImageOutput(args.output, args.overwrite, args.input, false);
+    else checkOneImageOutput(args.output, args.input);
     const r = await runPipeline({
       name,
       workers,

@@ -296,6 +296,22 @@ export function checkImageOutput(path: string | undefined, overwrite: boolean, i
   if (remove) for (const f of stale) unlinkSync(f);
 }
 
+/** Refuses --output one.png for an input folder or glob of more than one image (before anything runs). */
+export function checkOneImageOutput(output: string | undefined, input: string | undefined): void {
+  const m = imageOutputMode(output);
+  if (m.kind !== "file" || !isImageList(input)) return;
+  let n = 0;
+  try {
+    n = listImages(input, "image").length;
+  } catch {
+    return; // the producer reports what is wrong with the input
+  }
+  if (n > 1)
+    throw new InvalidInput(
+      `--output ${output} is one image file but --input ${input} holds ${n} images; pass a folder (--output DIR/, names kept) or a template (--output 'out/%06d${extname(output!)}')`,
+    );
+}
+
 export class ImageSink implements FrameSink {
   readonly name: ImageKind;
   readonly iovs = 1;

@@ -84,16 +84,14 @@ export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: ()
     } else if (fresh && !folder && existsDir(a.output!)) checkImageOutput(a.output, !!a.overwrite);
     return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, overwrite: a.overwrite, quality: a.quality });
   };
-  let sink: FrameSink;
-  if (explicit !== null && explicit !== "y4m") sink = make(explicit, null);
-  else {
-    // y4m carries the input's tags; the rest is the input's format.
-    sink = new DeferredSink(() => {
-      const stream = a.stream();
-      const isFolder = folder || (!toStdout && !/\.[A-Za-z0-9]+$/.test(a.output!) && IMAGE_FORMATS.has(stream?.format ?? ""));
-      return make(explicit ?? outFormatForInput(stream, isFolder), stream);
-    });
-    if (explicit === "y4m") fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
-  }
+  // Made with frame 0: y4m carries the input's tags, image folders its file names,
+  // and without --out-format the input's format is the output's.
+  const sink = new DeferredSink(() => {
+    const stream = a.stream();
+    const isFolder = folder || (!toStdout && !/\.[A-Za-z0-9]+$/.test(a.output!) && IMAGE_FORMATS.has(stream?.format ?? ""));
+    return make(explicit ?? outFormatForInput(stream, isFolder), stream);
+  });
+  // A stream output of a known format is opened now, so a bad path fails before frames flow.
+  if (explicit !== null && !IMAGE_FORMATS.has(explicit)) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
   return { sink, out, close: () => closeFd(fd) };
 }
