@@ -7,11 +7,17 @@
  *
  * A missing tool skips its tests with a visible reason; with CI=true they fail.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "fast-png";
-import { parseNative, SHMIMG, shmimg, sh, spawnShmimg, tmp, uniqueName } from "./helpers";
+import { parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName } from "./helpers";
+
+/** Runs a shell line (for pipes between tools). */
+function sh(line: string) {
+  const r = Bun.spawnSync(["bash", "-o", "pipefail", "-c", line], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: 110_000 });
+  return { code: r.exitCode ?? 137, stdout: r.stdout as Buffer, stderr: r.stderr.toString() };
+}
 
 const CI = process.env.CI === "true";
 function have(...tools: string[]): boolean {
@@ -25,6 +31,8 @@ function have(...tools: string[]): boolean {
 const FFMPEG = have("ffmpeg", "ffprobe");
 const DJPEG = have("djpeg", "cjpeg");
 const T = 60_000;
+// Every test spawns several processes on a loaded 2-core machine.
+setDefaultTimeout(T);
 
 const dirs: string[] = [];
 function dir(): string {

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, ourIpcObjects, parseNative, shmimg, tmp } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, shmimg, tmp } from "./helpers";
 
 const dir = tmp();
 
@@ -28,6 +28,7 @@ describe("run", () => {
     const gen = shmimg(["gen", "--count", "50", "--size", "33x17", "--format", "rgba32"]);
     const r = shmimg(["run", "--workers", "2", "--op", "grayscale,blur,threshold:128,downscale2x"], { stdin: gen.stdout });
     expect(Buffer.compare(r.stdout, applyInProcess(gen.stdout, "grayscale,blur,threshold:128,downscale2x"))).toBe(0);
+    expect(objectsOf(`run-${r.pid}`)).toEqual([]); // the default name, run-PID, removed at the end
     expect(r.code).toBe(0);
   });
 
@@ -42,8 +43,4 @@ describe("run", () => {
     expect(r.stderr).toMatch(/^ERROR: .*frobnicate/m);
     expect(r.code).toBe(2);
   });
-});
-
-afterAll(() => {
-  expect(ourIpcObjects().filter((l) => l.includes("t-run"))).toEqual([]);
 });

@@ -13,8 +13,10 @@ import type { FrameInfo, FrameSource, StreamInfo } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd } from "../io/files";
+import { checkFramesStdin } from "../io/stdio";
+import { count } from "./summary";
 
 /**
  * The chain checked against the first frame before any frame flows: the
@@ -44,9 +46,9 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
-    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
+    ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {
@@ -55,6 +57,7 @@ export default defineCommand({
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args["in-format"] !== "png" && args["in-format"] !== "jpeg" && (!args.input || args.input === "-")) checkFramesStdin("produce");
     const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"] });
     const fd = opened.fd;
     let p: Pipeline | undefined;
@@ -73,7 +76,7 @@ export default defineCommand({
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
       const s = produce(p, source, { whenFull: mode, timeoutS, fps });
-      log.info(`produce: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
+      log.info(`produce: ${count(s.frames, "frame")} (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
     } finally {
       closeFd(fd);
       p?.detach();

@@ -1,11 +1,28 @@
 import { defineCommand } from "citty";
 import { Chain, parseChain } from "../ops/chain";
 import { openPipeline } from "../pipeline/ring/pipeline";
-import { work } from "../pipeline/stages/work";
+import { work, type WorkStep } from "../pipeline/stages/work";
 import { installSignalFlags } from "../signals";
 import { shim } from "../native/shim";
 import { log } from "../log";
-import { nameArg, num, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { count } from "./summary";
+import { nameArg, num, parentPidArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+
+/**
+ * Fault injection for the crash tests, read here and never in the stage loop
+ * (a library user of work() cannot trigger it): SHMIMG_FAULT_KILL_AT_SEQ=N
+ * makes this worker SIGKILL itself at frame seq N, at step
+ * SHMIMG_FAULT_KILL_PHASE ("writing", the default, or "published"). An
+ * environment variable rather than a flag so that `run`'s workers inherit it.
+ */
+function faultFromEnv(env = process.env): ((step: WorkStep, seq: number) => void) | undefined {
+  if (env.SHMIMG_FAULT_KILL_AT_SEQ === undefined) return undefined;
+  const at = Number(env.SHMIMG_FAULT_KILL_AT_SEQ);
+  const when: WorkStep = env.SHMIMG_FAULT_KILL_PHASE === "published" ? "published" : "writing";
+  return (step, seq) => {
+    if (seq === at && step === when) process.kill(process.pid, "SIGKILL");
+  };
+}
 
 export const example = "shmimg work --name cam --op grayscale,blur,threshold:128";
 
@@ -18,7 +35,7 @@ export default defineCommand({
     ...nameArg,
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    ...parentPidArg,
     ...verboseArg,
     ...timeoutArg,
     ...sharedGroupArg,
@@ -31,8 +48,8 @@ export default defineCommand({
     const maxFrames = num(args["max-frames"], "max-frames", 0, Number.MAX_SAFE_INTEGER);
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
     try {
-      const s = work(p, chain, { timeoutS, maxFrames });
-      log.info(`work: ${s.frames} frames through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
+      const s = work(p, chain, { timeoutS, maxFrames, onStep: faultFromEnv() });
+      log.info(`work: ${count(s.frames, "frame")} through "${chain.spec}" in "${p.name}", busy ${(s.busyUs / 1e6).toFixed(3)} s, waiting ${(s.waitUs / 1e6).toFixed(3)} s`);
     } finally {
       p.detach();
     }

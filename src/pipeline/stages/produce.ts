@@ -8,7 +8,7 @@ import { shim } from "../../native/shim";
 import { errnoName, libc } from "../../native/libc";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
-import { Interrupted } from "../../signals";
+import { checkSignals, Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
@@ -120,10 +120,20 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       if (paceUs) {
         // Sleep most of the gap (a busy wait would steal a core from the
         // workers and the consumer on a small machine), spin the last 150 µs.
+        // Sleeps are cut into ≤ 20 ms pieces with a signal check after each,
+        // so Ctrl-C ends a slowly paced stream at once.
         const due = t0 + (frames + 1) * paceUs;
-        const left = due - shim.shim_now_us();
-        if (left > 300) libc.usleep(Math.floor(left - 150));
-        while (shim.shim_now_us() < due) {}
+        try {
+          for (let left = due - shim.shim_now_us(); left > 300; left = due - shim.shim_now_us()) {
+            libc.usleep(Math.floor(Math.min(left - 150, 20_000)));
+            checkSignals();
+          }
+          while (shim.shim_now_us() < due) {}
+          checkSignals();
+        } catch (e) {
+          p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
+          throw e;
+        }
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
       // Publishes the frame: pairs with the state load in the workers' claim scan.
