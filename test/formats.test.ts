@@ -473,7 +473,7 @@ describe("png", () => {
 // ------------------------------------------------------------------ registry and conversions
 describe("registry", () => {
   test("all formats are listed and documented", () => {
-    for (const f of ["native", "pnm", "y4m", "rawvideo", "png"]) {
+    for (const f of ["native", "pnm", "y4m", "rawvideo", "png", "jpeg"]) {
       expect(IN_FORMATS as readonly string[]).toContain(f);
       expect(OUT_FORMATS as readonly string[]).toContain(f);
       expect(formatHelp()).toContain(`  ${f} `);
