@@ -23,9 +23,17 @@ function ascii(b: Uint8Array, o: number, n: number): string {
   return s;
 }
 
+/** Magics a stream shorter than them may be cut from (then it is that format's partial frame, exit 3). */
+const PREFIXES: [string, string][] = [
+  ["SHMF", "native"],
+  ["YUV4MPEG2", "y4m"],
+];
+
 /** The format of bytes at b[o .. o+n) (n <= 16), or null. */
 export function sniffBytes(b: Uint8Array, o: number, n: number): string | null {
   const s = ascii(b, o, Math.min(n, 9));
+  // A stream that ends inside a magic is that format's truncated stream.
+  if (n < 9) for (const [magic, f] of PREFIXES) if (s.length < magic.length && magic.startsWith(s)) return f;
   if (s.startsWith("SHMF")) return "native";
   if (s === "YUV4MPEG2") return "y4m";
   if (n >= 3 && b[o] === 0x50 && b[o + 1]! >= 0x35 && b[o + 1]! <= 0x37 && /\s/.test(String.fromCharCode(b[o + 2]!))) return "pnm";
