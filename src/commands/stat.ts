@@ -6,7 +6,7 @@ import { listPipelines, renderRows, renderWatch } from "../pipeline/ring/overvie
 import { R } from "../pipeline/layout";
 import { shmStat } from "../native/shim";
 import { writeOut } from "../io/stdio";
-import { jsonArg, nameArg, sharedGroupArg } from "./args";
+import { jsonArg, nameArg, sharedGroupArg, verboseArg } from "./args";
 import { count } from "./summary";
 
 export const example = "shmimg stat -n cam --watch";
@@ -81,6 +81,7 @@ export default defineCommand({
     name: { ...nameArg.name, default: undefined, description: "Pipeline name (default: the only pipeline of yours; with several, the list of them)." },
     ...jsonArg,
     ...sharedGroupArg,
+    ...verboseArg,
     watch: { type: "boolean", description: "Redraw a summary and the busy slots every 0.5 s; ends when the pipeline finishes (exit 0) or is removed.", default: false },
   },
   async run({ args }) {
