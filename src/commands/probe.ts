@@ -5,7 +5,7 @@ import { formatName } from "../frame/format";
 import { closeFd } from "../io/files";
 import { openSource } from "../formats/open";
 import { checkFramesStdin, writeOut } from "../io/stdio";
-import { inputArgs, jsonArg } from "./args";
+import { depthArg, inputArgs, jsonArg } from "./args";
 import { count } from "./summary";
 
 export const example = "shmimg probe out.shm    shmimg gen --count 5 --size 8x8 | shmimg probe -";
@@ -23,12 +23,12 @@ export interface ProbeReport {
 }
 
 /** Reads a stream without a pipeline: what ffprobe would say of it. */
-export function probeStream(args: { input?: string; "in-format"?: string; size?: string; "pix-fmt"?: string }): ProbeReport {
+export function probeStream(args: { input?: string; "in-format"?: string; size?: string; "pix-fmt"?: string; depth?: string }): ProbeReport {
   const r: ProbeReport = { input: String(args.input ?? "stdin"), format: String(args["in-format"] ?? "auto"), frames: 0, geometries: [], payloadBytes: 0, seq: null, error: null };
   const byGeometry = new Map<string, ProbeReport["geometries"][number]>();
   let fd = -1;
   try {
-    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"] });
+    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], depth: depthArg(args.depth) });
     fd = opened.fd;
     const source = opened.source;
     r.format = source.name;
@@ -73,6 +73,7 @@ export default defineCommand({
     "in-format": inputArgs["in-format"],
     size: inputArgs.size,
     "pix-fmt": inputArgs["pix-fmt"],
+    depth: inputArgs.depth,
     ...jsonArg,
   },
   run({ args }) {

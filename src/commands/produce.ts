@@ -13,7 +13,7 @@ import type { FrameInfo, FrameSource, StreamInfo } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd } from "../io/files";
 import { checkFramesStdin } from "../io/stdio";
 import { count } from "./summary";
@@ -58,7 +58,7 @@ export default defineCommand({
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
     if (args["in-format"] !== "png" && args["in-format"] !== "jpeg" && (!args.input || args.input === "-")) checkFramesStdin("produce");
-    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"] });
+    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"], depth: depthArg(args.depth) });
     const fd = opened.fd;
     let p: Pipeline | undefined;
     try {

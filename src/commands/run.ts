@@ -4,7 +4,7 @@ import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
-import { failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
 import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
 import { count, perWorkerText, rates } from "./summary";
 import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate } from "../formats/images";
@@ -60,6 +60,7 @@ export default defineCommand({
     const workers = num(args.workers, "workers", 1, 32);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
+    depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
     const name = checkName(args.name ?? `run-${process.pid}`);
     if ((args["in-format"] === "png" || args["in-format"] === "jpeg") && !args.input) throw new InvalidInput(`--in-format ${args["in-format"]} needs --input DIR|GLOB|FILE`);
@@ -76,7 +77,7 @@ export default defineCommand({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,

@@ -4,8 +4,8 @@
  * Input (--input DIR | 'GLOB' | FILE): a directory's *.png / *.jpg / *.jpeg
  * (only *.png for --in-format png, only *.jpg/*.jpeg for jpeg), sorted by
  * name in code-point order; a glob's matches sorted by path; or one file.
- * Each file is decoded by its signature, not its name: PNG by png.ts, JPEG by
- * jpeg.ts. seq = index in that order. Before the rings are made (`run`), every
+ * Each file is decoded by its signature, not its name: PNG by png-decode.ts
+ * (16-bit only with --depth 8), JPEG by jpeg.ts. seq = index in that order. Before the rings are made (`run`), every
  * file's header is read (PNG IHDR, JPEG SOF; no decoding) so a folder of
  * mixed sizes gets slots for the largest (maxGeometry()).
  *
@@ -31,7 +31,7 @@ import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
 import { JPEG_DEFAULT_QUALITY, decodeJpeg, encodeJpeg, isJpeg, jpegFormat, jpegHeader } from "./jpeg";
-import { PngSource } from "./png";
+import { decodePng, PngError, type DecodedPng } from "./png-decode";
 import type { FrameInfo, FrameSink, FrameSource, Output, SinkOptions, StreamInfo } from "./types";
 
 export type ImageKind = "png" | "jpeg";
@@ -106,12 +106,27 @@ function head(file: string, n: number): Uint8Array {
   }
 }
 
-/** Largest ring format a PNG IHDR can decode to (palette counted as rgba32: tRNS is not read here). */
+/**
+ * The ring format a PNG decodes to, from IHDR and the chunks before IDAT (a
+ * tRNS chunk makes any colour type rgba32); when the chunks before IDAT do not
+ * fit in `b`, assumes rgba32 (too large a slot, never too small).
+ */
 function pngHeaderGeometry(b: Uint8Array): { w: number; h: number; fmt: Format } | null {
   if (!isPng(b) || b.length < 26) return null;
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const colour = b[25]!;
-  const fmt = colour === 0 ? Format.gray8 : colour === 2 ? Format.rgb24 : Format.rgba32;
+  let fmt: Format = colour === 0 ? Format.gray8 : colour === 2 || colour === 3 ? Format.rgb24 : Format.rgba32;
+  let tRNS = true; // until IDAT is seen without one
+  for (let o = 8; o + 8 <= b.length; ) {
+    const type = String.fromCharCode(b[o + 4]!, b[o + 5]!, b[o + 6]!, b[o + 7]!);
+    if (type === "tRNS") break;
+    if (type === "IDAT") {
+      tRNS = false;
+      break;
+    }
+    o += 12 + dv.getUint32(o);
+  }
+  if (tRNS) fmt = Format.rgba32;
   return { w: dv.getUint32(16), h: dv.getUint32(20), fmt };
 }
 
@@ -122,13 +137,15 @@ export class ImageSource implements FrameSource {
   readonly files: string[];
   private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.gray8, seq: 0, len: 0 };
   private index = 0;
-  private png: PngSource | null = null;
+  private png: DecodedPng | null = null;
   private pixels: Uint8Array | null = null;
   private firstKind: ImageKind | null = null;
 
   constructor(
     private readonly path: string | undefined,
     filter: ImageFilter,
+    /** --depth 8: 16-bit PNG samples scaled to 8 bits (else refused by png-decode.ts). */
+    private readonly depth8 = false,
   ) {
     this.name = filter;
     this.files = listImages(path, filter);
@@ -177,46 +194,39 @@ export class ImageSource implements FrameSource {
   next(): FrameInfo | null {
     if (this.index >= this.files.length) return null;
     const file = this.files[this.index]!;
-    const sig = (() => {
-      try {
-        return head(file, 8);
-      } catch (e) {
-        throw new InvalidInput(`${this.where(file)}: cannot read the file: ${(e as Error).message}`);
-      }
-    })();
     this.png = null;
     this.pixels = null;
-    if (isJpeg(sig)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new InvalidInput(`${this.where(file)}: cannot read the file: ${(e as Error).message}`);
+    }
+    if (isJpeg(bytes)) {
       this.firstKind ??= "jpeg";
-      let bytes: Uint8Array;
-      try {
-        bytes = readFileSync(file);
-      } catch (e) {
-        throw new InvalidInput(`${this.where(file)}: cannot read the file: ${(e as Error).message}`);
-      }
       this.pixels = decodeJpeg(bytes, `jpeg frame #${this.index} (file "${file}")`, this.info);
     } else {
-      // PNG (or not an image: png.ts names what is wrong with it).
+      // PNG (or not an image: png-decode.ts names what is wrong with it).
       this.firstKind ??= "png";
-      const png = new PngSource(file);
-      let got: FrameInfo | null;
+      let png: DecodedPng;
       try {
-        got = png.next();
+        png = decodePng(bytes, { depth8: this.depth8 });
       } catch (e) {
-        // png.ts counts frames per source: give the message this frame's index.
-        if (e instanceof InvalidInput) throw new InvalidInput(e.message.replace(/^png frame #\d+/, `png frame #${this.index}`));
-        throw e;
+        if (!(e instanceof PngError)) throw e;
+        throw new InvalidInput(`png frame #${this.index} (file "${file}"): ${e.message}`);
       }
-      if (got === null) throw new InvalidInput(`${this.where(file)}: empty`);
-      Object.assign(this.info, got);
+      this.info.w = png.w;
+      this.info.h = png.h;
+      this.info.fmt = png.fmt;
+      this.info.len = payloadBytes(png.w, png.h, png.fmt);
       this.png = png;
     }
     this.info.seq = this.index++;
     return this.info;
   }
 
-  readPayload(addr: number, view: Uint8Array): void {
-    if (this.png) this.png.readPayload(addr, view);
+  readPayload(_addr: number, view: Uint8Array): void {
+    if (this.png) this.png.fill(view);
     else view.set(this.pixels!);
     this.png = null;
     this.pixels = null;

@@ -26,7 +26,7 @@ export function makeSource(format: string, opts: SourceOptions): FrameSource {
     case "png":
     case "jpeg":
     case "image":
-      return new ImageSource(opts.path, format);
+      return new ImageSource(opts.path, format, opts.depth === 8);
   }
   throw new InvalidInput(`--in-format "${format}" is not one of ${IN_FORMATS.join(", ")}`);
 }
@@ -69,7 +69,10 @@ export function formatHelp(): string {
   rawvideo  headerless frames (ffmpeg -f rawvideo). In needs --size WxH and --pix-fmt F
             (gray, rgb24, rgba, yuv420p); a short last frame is an error (exit 3).
             Out: payload bytes of any ring format, as is.
-  png       one PNG file per frame (fast-png): gray/RGB/RGBA/palette/gray+alpha -> gray8/rgb24/rgba32.
+  png       one PNG file per frame. Every bit depth and Adam7, pixel-exact with netpbm's
+            pngtopam -alphapam: gray -> gray8, RGB/palette -> rgb24, gray+alpha/RGBA or any
+            tRNS -> rgba32; 16-bit is refused unless --depth 8 (scaled as pamdepth 255);
+            damaged files (CRC, truncation) are refused. Written with fast-png.
   jpeg      one JPEG file per frame (jpeg-js): 1 component -> gray8, 3 -> rgb24.
             png/jpeg in: --input DIR|GLOB|FILE, sorted by name, each file by its signature.
             Out: -o DIR/ keeps the source names, -o 'out/%06d.png' numbers frames, -o one.png

@@ -18,6 +18,8 @@ export interface SourceArgs {
   size?: string;
   pixFmt?: string;
   convert444?: boolean;
+  /** --depth 8: 16-bit PNG samples scaled to 8 bits. */
+  depth?: number;
 }
 
 /** The source for --input/--in-format, and the fd it reads (-1 for image files; close with closeFd). */
@@ -27,7 +29,7 @@ export function openSource(a: SourceArgs): { source: FrameSource; fd: number } {
   let format = a.inFormat ?? "auto";
   if (format === "auto" && (a.size || a.pixFmt)) format = "rawvideo"; // geometry given: headerless frames
   if (format === "auto" && isImageList(a.input)) format = "image";
-  if (IMAGE_FORMATS.has(format) || format === "image") return { source: makeSource(format, { input: new Input(-1), path: a.input }), fd: -1 };
+  if (IMAGE_FORMATS.has(format) || format === "image") return { source: makeSource(format, { input: new Input(-1), path: a.input, depth: a.depth }), fd: -1 };
   const fd = openInput(a.input);
   try {
     const input = new Input(fd, a.input && a.input !== "-" ? a.input : "stdin");
@@ -38,12 +40,12 @@ export function openSource(a: SourceArgs): { source: FrameSource; fd: number } {
         const f = sniffBytes(input.bytes, input.offset, input.buffered);
         if (f === "png" || f === "jpeg") {
           closeFd(fd);
-          return { source: makeSource(f, { input: new Input(-1), path: a.input }), fd: -1 };
+          return { source: makeSource(f, { input: new Input(-1), path: a.input, depth: a.depth }), fd: -1 };
         }
       }
       format = sniffInput(input, label);
     }
-    return { source: makeSource(format, { input, size, pixFmt: a.pixFmt, path: a.input, convert444: a.convert444 }), fd };
+    return { source: makeSource(format, { input, size, pixFmt: a.pixFmt, path: a.input, convert444: a.convert444, depth: a.depth }), fd };
   } catch (e) {
     closeFd(fd);
     throw e;

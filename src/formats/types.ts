@@ -80,6 +80,8 @@ export interface SourceOptions {
   path?: string;
   /** y4m: accept C444 by converting it to rgb24 (--convert-444). */
   convert444?: boolean;
+  /** --depth 8: scale 16-bit PNG samples to 8 bits (else such files are refused). */
+  depth?: number;
 }
 
 export interface SinkOptions {

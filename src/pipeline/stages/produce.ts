@@ -5,10 +5,11 @@
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
-import { errnoName, libc } from "../../native/libc";
+import { errnoName } from "../../native/libc";
+import { Pacer } from "../../io/pace";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
-import { checkSignals, Interrupted } from "../../signals";
+import { Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
@@ -69,8 +70,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let i = 0;
   const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
-  const paceUs = o.fps ? 1e6 / o.fps : 0;
-  const t0 = shim.shim_now_us();
+  const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
   let failure: unknown;
   try {
@@ -117,23 +117,11 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
         throw e;
       }
-      if (paceUs) {
-        // Sleep most of the gap (a busy wait would steal a core from the
-        // workers and the consumer on a small machine), spin the last 150 µs.
-        // Sleeps are cut into ≤ 20 ms pieces with a signal check after each,
-        // so Ctrl-C ends a slowly paced stream at once.
-        const due = t0 + (frames + 1) * paceUs;
-        try {
-          for (let left = due - shim.shim_now_us(); left > 300; left = due - shim.shim_now_us()) {
-            libc.usleep(Math.floor(Math.min(left - 150, 20_000)));
-            checkSignals();
-          }
-          while (shim.shim_now_us() < due) {}
-          checkSignals();
-        } catch (e) {
-          p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
-          throw e;
-        }
+      try {
+        pacer?.wait(frames);
+      } catch (e) {
+        p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
+        throw e;
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
       // Publishes the frame: pairs with the state load in the workers' claim scan.
