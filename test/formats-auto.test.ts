@@ -117,6 +117,26 @@ describe("--in-format auto (the default) sniffs the input", () => {
       expect(parseNative(new Uint8Array(out)).length).toBe(2);
     }
   }, T);
+
+  test.skipIf(!FFMPEG)("PNG and JPEG files back to back on stdin (ffmpeg -f image2pipe) are read file by file", () => {
+    const d = dir();
+    ok(sh(`${FF} -f lavfi -i testsrc2=size=48x32:rate=5 -frames:v 4 -f image2pipe -c:v png "${d}/png.pipe"`));
+    ok(sh(`${FF} -f lavfi -i testsrc2=size=48x32:rate=5 -frames:v 4 -f image2pipe -c:v mjpeg "${d}/jpg.pipe"`));
+    // PNG: pixel-exact with ffmpeg's own decoding of the same stream
+    const ours = ok(shmimg(["run", "--out-format", "rawvideo"], { stdin: readFileSync(join(d, "png.pipe")) }));
+    expect(ours).toEqual(ok(sh(`${FF} -f image2pipe -c:v png -i "${d}/png.pipe" -pix_fmt rgb24 -f rawvideo -`)));
+    const jpg = parseNative(new Uint8Array(ok(shmimg(["run", "--out-format", "native"], { stdin: readFileSync(join(d, "jpg.pipe")) }))));
+    expect(jpg.map((f) => [f.w, f.h, f.fmt, f.seq])).toEqual([0, 1, 2, 3].map((i) => [48, 32, 2, i]));
+    // PNG in on stdin -> PNG out on stdout (the input's format), which ffmpeg reads back
+    const back = ok(sh(`${CMD} run --op invert < "${d}/png.pipe" | ${FF} -f image2pipe -c:v png -i - -pix_fmt rgb24 -f rawvideo -`));
+    expect(back.length).toBe(4 * 48 * 32 * 3);
+    // cut inside the second file: the first is delivered, exit 3
+    const cut = readFileSync(join(d, "jpg.pipe"));
+    const r = shmimg(["run", "--out-format", "native"], { stdin: cut.subarray(0, Math.floor(cut.length / 4) + 100) });
+    expect(r.stderr).toMatch(/^ERROR: partial frame at seq 1: the input ended inside .* of a JPEG file/m);
+    expect(parseNative(new Uint8Array(r.stdout)).length).toBe(1);
+    expect(r.code).toBe(3);
+  }, T);
 });
 
 // ------------------------------------------------------------------ output format

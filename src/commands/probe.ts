@@ -78,7 +78,7 @@ export default defineCommand({
   },
   run({ args }) {
     const path = args.file === "-" ? undefined : args.file;
-    if (!path && args["in-format"] !== "png" && args["in-format"] !== "jpeg") checkFramesStdin("probe");
+    if (!path) checkFramesStdin("probe");
     const r = probeStream({ ...args, input: path });
     writeOut((args.json ? JSON.stringify(r) : renderProbe(r)) + "\n");
     // The report says what is wrong; the exit code says it too (2 invalid, 3 truncated).

@@ -57,7 +57,7 @@ export default defineCommand({
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
-    if (args["in-format"] !== "png" && args["in-format"] !== "jpeg" && (!args.input || args.input === "-")) checkFramesStdin("produce");
+    if (!args.input || args.input === "-") checkFramesStdin("produce");
     const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"], depth: depthArg(args.depth) });
     const fd = opened.fd;
     let p: Pipeline | undefined;

@@ -1,5 +1,4 @@
 import { defineCommand } from "citty";
-import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
@@ -63,7 +62,6 @@ export default defineCommand({
     depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
     const name = checkName(args.name ?? `run-${process.pid}`);
-    if ((args["in-format"] === "png" || args["in-format"] === "jpeg") && !args.input) throw new InvalidInput(`--in-format ${args["in-format"]} needs --input DIR|GLOB|FILE`);
     num(args.quality, "quality", 1, 100);
     // An output folder holding an earlier run's frames is refused before any process starts.
     if (isImageFolderOrTemplate(args.output)) checkImageOutput(args.output, args.overwrite, args.input, false);

@@ -2,7 +2,8 @@
  * Choosing formats so the user does not have to:
  *   --in-format auto (the default): a folder or glob of images, else the
  *     first bytes of the stream (sniffInput): "SHMF" native, "YUV4MPEG2" y4m,
- *     "P5"/"P6"/"P7" pnm, a PNG or JPEG signature (in a file: one image).
+ *     "P5"/"P6"/"P7" pnm, a PNG or JPEG signature (in a file: one image; on a
+ *     stream: image files back to back).
  *     rawvideo has no header: --size/--pix-fmt select it, else the error says so.
  *   --out-format auto (the default): the --output extension or template
  *     (outFormatFromArgs), else the input's format, learnt from the stream info
@@ -59,8 +60,6 @@ export function sniffInput(input: Input, label: string): string {
   const n = input.want(16);
   if (n === 0) return "native";
   const f = sniffBytes(input.bytes, input.offset, n);
-  if (f === "png" || f === "jpeg")
-    throw new InvalidInput(`${label} starts with a ${f.toUpperCase()} signature: image files are read from files, not a stream; pass --input FILE, --input DIR or --input 'GLOB'`);
   if (f) return f;
   throw new InvalidInput(
     `cannot tell the format of ${label} from its first bytes (${showHead(input.bytes, input.offset, n)}): not "SHMF" (native), "YUV4MPEG2" (y4m), P5/P6/P7 (pnm), PNG or JPEG. ` +

@@ -9,6 +9,9 @@
  * file's header is read (PNG IHDR, JPEG SOF; no decoding) so a folder of
  * mixed sizes gets slots for the largest (maxGeometry()).
  *
+ * A stream of image files (stdin, or --in-format png|jpeg without --input):
+ * ImageStreamSource finds each file's end by walking its chunks/markers.
+ *
  * Output (--out-format png|jpeg, or chosen by the --output extension):
  *   --output DIR (an existing directory, a path ending in "/", or one without
  *       an image extension; created): each frame keeps its source file's name
@@ -27,12 +30,12 @@ import { ptr } from "bun:ffi";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
 import { encode } from "fast-png";
-import { InvalidInput } from "../errors";
+import { InvalidInput, PartialFrame } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
 import { JPEG_DEFAULT_QUALITY, decodeJpeg, encodeJpeg, isJpeg, jpegFormat, jpegHeader } from "./jpeg";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
-import type { FrameInfo, FrameSink, FrameSource, Output, SinkOptions, StreamInfo } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, StreamInfo } from "./types";
 
 export type ImageKind = "png" | "jpeg";
 /** Which files an input lists: one kind, or both ("image", for --in-format auto). */
@@ -438,4 +441,154 @@ function keptNames(stream: StreamInfo | null, kind: ImageKind): string[] | null 
     return same ? b : b.slice(0, b.length - e.length) + ext;
   });
   return new Set(names).size === names.length ? names : null;
+}
+
+// ---------------------------------------------------------------- a stream of image files
+
+const MAX_IMAGE_FILE = 1 << 30;
+
+/**
+ * Image files back to back on a stream (`ffmpeg -f image2pipe`, or our own
+ * image output on stdout): each file's end is found by walking its structure
+ * (PNG: chunks up to IEND; JPEG: markers up to EOI, the entropy-coded data
+ * scanned for the next marker), then the file is decoded like one on disk.
+ * The input ending between files is a clean end; inside one, a PartialFrame.
+ */
+export class ImageStreamSource implements FrameSource {
+  readonly name: ImageKind;
+  private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.gray8, seq: 0, len: 0 };
+  private index = 0;
+  private png: DecodedPng | null = null;
+  private pixels: Uint8Array | null = null;
+  private buf = new Uint8Array(64 * 1024);
+  private len = 0;
+
+  constructor(
+    private readonly input: Input,
+    kind: ImageKind,
+    private readonly depth8 = false,
+  ) {
+    this.name = kind;
+  }
+
+  stream(): StreamInfo {
+    return { format: this.name };
+  }
+
+  private partial(what: string): never {
+    throw new PartialFrame(`partial frame at seq ${this.index}: the input ended inside ${what} of a ${this.name.toUpperCase()} file after ${this.len} bytes; the stream is truncated`);
+  }
+
+  /** Appends n bytes of the input to the file being read. */
+  private take(n: number, what: string): void {
+    if (this.len + n > MAX_IMAGE_FILE) throw new InvalidInput(`${this.name} frame #${this.index} (stream): a file larger than ${MAX_IMAGE_FILE} bytes; the stream is not ${this.name} files`);
+    if (this.len + n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(this.len + n, this.buf.length * 2));
+      bigger.set(this.buf.subarray(0, this.len));
+      this.buf = bigger;
+    }
+    const got = this.input.readInto(ptr(this.buf) + this.len, n);
+    this.len += got;
+    if (got < n) this.partial(what);
+  }
+
+  private u32(o: number): number {
+    const b = this.buf;
+    return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+  }
+
+  /** The next file's bytes; false at a clean end of input. */
+  private readFile(): boolean {
+    this.len = 0;
+    if (this.input.atEof()) return false;
+    if (this.name === "png") {
+      this.take(8, "the signature");
+      if (!isPng(this.buf.subarray(0, 8))) throw new InvalidInput(`png frame #${this.index} (stream): field signature: no PNG signature where the next file should start; the previous file was damaged or the stream is not PNG files`);
+      for (;;) {
+        const at = this.len;
+        this.take(8, "a chunk header");
+        const n = this.u32(at);
+        if (n > 0x7fffffff) throw new InvalidInput(`png frame #${this.index} (stream): chunk length ${n} exceeds 2^31-1; the stream is damaged`);
+        const type = String.fromCharCode(this.buf[at + 4]!, this.buf[at + 5]!, this.buf[at + 6]!, this.buf[at + 7]!);
+        this.take(n + 4, `chunk ${type}`);
+        if (type === "IEND") return true;
+      }
+    }
+    this.take(2, "the SOI marker");
+    if (this.buf[0] !== 0xff || this.buf[1] !== 0xd8) throw new InvalidInput(`jpeg frame #${this.index} (stream): field SOI: no JPEG start-of-image where the next file should start; the previous file was damaged or the stream is not JPEG files`);
+    let marker = this.nextMarker();
+    for (;;) {
+      if (marker === 0xd9) return true; // EOI
+      if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+        marker = this.nextMarker();
+        continue;
+      }
+      const at = this.len;
+      this.take(2, "a marker segment length");
+      const n = (this.buf[at]! << 8) | this.buf[at + 1]!;
+      if (n < 2) throw new InvalidInput(`jpeg frame #${this.index} (stream): marker 0x${marker.toString(16)} has length ${n}; the stream is damaged`);
+      this.take(n - 2, "a marker segment");
+      marker = marker === 0xda ? this.scanEntropy() : this.nextMarker();
+    }
+  }
+
+  /** Reads 0xFF (fill bytes allowed) and a marker code; returns the code. */
+  private nextMarker(): number {
+    this.take(1, "a marker");
+    if (this.buf[this.len - 1] !== 0xff) throw new InvalidInput(`jpeg frame #${this.index} (stream): expected a marker (0xFF) at byte ${this.len - 1}, found 0x${this.buf[this.len - 1]!.toString(16)}; the file is damaged`);
+    for (;;) {
+      this.take(1, "a marker");
+      const c = this.buf[this.len - 1]!;
+      if (c !== 0xff) return c;
+    }
+  }
+
+  /** After a scan header: entropy-coded bytes up to the next marker that is not a stuffed 0xFF00 or a restart; returns its code. */
+  private scanEntropy(): number {
+    for (;;) {
+      this.take(1, "the entropy-coded data");
+      if (this.buf[this.len - 1] !== 0xff) continue;
+      let c: number;
+      do {
+        this.take(1, "the entropy-coded data");
+        c = this.buf[this.len - 1]!;
+      } while (c === 0xff);
+      if (c !== 0x00 && !(c >= 0xd0 && c <= 0xd7)) return c;
+    }
+  }
+
+  next(): FrameInfo | null {
+    this.png = null;
+    this.pixels = null;
+    if (!this.readFile()) return null;
+    const bytes = this.buf.subarray(0, this.len);
+    const where = `${this.name} frame #${this.index} (stream)`;
+    if (this.name === "jpeg") this.pixels = decodeJpeg(bytes, where, this.info);
+    else {
+      try {
+        this.png = decodePng(bytes, { depth8: this.depth8 });
+      } catch (e) {
+        if (!(e instanceof PngError)) throw e;
+        throw new InvalidInput(`${where}: ${e.message}`);
+      }
+      this.info.w = this.png.w;
+      this.info.h = this.png.h;
+      this.info.fmt = this.png.fmt;
+      this.info.len = payloadBytes(this.png.w, this.png.h, this.png.fmt);
+    }
+    this.info.seq = this.index++;
+    return this.info;
+  }
+
+  readPayload(_addr: number, view: Uint8Array): void {
+    if (this.png) this.png.fill(view);
+    else view.set(this.pixels!);
+    this.png = null;
+    this.pixels = null;
+  }
+
+  skipPayload(): void {
+    this.png = null;
+    this.pixels = null;
+  }
 }

@@ -4,7 +4,7 @@
  */
 import { InvalidInput } from "../errors";
 import { NativeSink, NativeSource } from "./native";
-import { ImageSink, ImageSource } from "./images";
+import { ImageSink, ImageSource, ImageStreamSource } from "./images";
 import { PnmSink, PnmSource } from "./pnm";
 import { RawvideoSink, RawvideoSource } from "./rawvideo";
 import type { FrameSink, FrameSource, SinkOptions, SourceOptions } from "./types";
@@ -25,6 +25,9 @@ export function makeSource(format: string, opts: SourceOptions): FrameSource {
       return new RawvideoSource(opts);
     case "png":
     case "jpeg":
+      // Files from --input, else back-to-back files on the stream (ffmpeg -f image2pipe).
+      if (!opts.path || opts.path === "-") return new ImageStreamSource(opts.input, format, opts.depth === 8);
+      return new ImageSource(opts.path, format, opts.depth === 8);
     case "image":
       return new ImageSource(opts.path, format, opts.depth === 8);
   }
@@ -74,7 +77,8 @@ export function formatHelp(): string {
             tRNS -> rgba32; 16-bit is refused unless --depth 8 (scaled as pamdepth 255);
             damaged files (CRC, truncation) are refused. Written with fast-png.
   jpeg      one JPEG file per frame (jpeg-js): 1 component -> gray8, 3 -> rgb24.
-            png/jpeg in: --input DIR|GLOB|FILE, sorted by name, each file by its signature.
+            png/jpeg in: --input DIR|GLOB|FILE, sorted by name, each file by its signature;
+            on stdin: files back to back (ffmpeg -f image2pipe).
             Out: -o DIR/ keeps the source names, -o 'out/%06d.png' numbers frames, -o one.png
             one frame, no -o: files back to back on stdout; --quality for JPEG (default 90);
             yuv420p -> RGB (converted). A folder holding earlier frames needs --overwrite.

@@ -29,13 +29,14 @@ export function openSource(a: SourceArgs): { source: FrameSource; fd: number } {
   let format = a.inFormat ?? "auto";
   if (format === "auto" && (a.size || a.pixFmt)) format = "rawvideo"; // geometry given: headerless frames
   if (format === "auto" && isImageList(a.input)) format = "image";
-  if (IMAGE_FORMATS.has(format) || format === "image") return { source: makeSource(format, { input: new Input(-1), path: a.input, depth: a.depth }), fd: -1 };
+  const fromStdin = !a.input || a.input === "-";
+  if ((IMAGE_FORMATS.has(format) && !fromStdin) || format === "image") return { source: makeSource(format, { input: new Input(-1), path: a.input, depth: a.depth }), fd: -1 };
   const fd = openInput(a.input);
   try {
     const input = new Input(fd, a.input && a.input !== "-" ? a.input : "stdin");
     if (format === "auto") {
       const label = a.input && a.input !== "-" ? `--input ${a.input}` : "stdin";
-      // A file holding one image: decode it as an image (a stream of images is not read from stdin).
+      // A file holding one image: decode it as an image file (stdin: a stream of image files).
       if (fd !== 0 && input.want(16) > 0) {
         const f = sniffBytes(input.bytes, input.offset, input.buffered);
         if (f === "png" || f === "jpeg") {
