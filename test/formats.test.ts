@@ -465,8 +465,11 @@ describe("png", () => {
     expect(e.message).toContain("matches no file");
     e = thrown(() => readFrames("png", new Uint8Array(0), { path: join(empty, "nope") }));
     expect(e.message).toContain("does not exist");
-    e = thrown(() => readFrames("png", new Uint8Array(0), {}));
-    expect(e.message).toContain("--input DIR");
+    // Without a path: PNG files back to back on the stream; an empty stream has no frame.
+    expect(readFrames("png", new Uint8Array(0), {})).toEqual([]);
+    e = thrown(() => readFrames("png", new TextEncoder().encode("this is not a png"), {}));
+    expect(e.message).toContain("png frame #0 (stream): field signature: no PNG signature");
+    expect(e.code).toBe(2);
     // Without --output, PNG files go back to back on the output (ffmpeg -f image2pipe reads them).
     const piped = writeFrames("png", [frame(1, 1, Format.gray8), frame(2, 1, Format.gray8)], {});
     expect([...piped.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -482,7 +485,7 @@ describe("registry", () => {
       expect(OUT_FORMATS as readonly string[]).toContain(f);
       expect(formatHelp()).toContain(`  ${f} `);
     }
-    expect(thrown(() => readFrames("jpeg", new Uint8Array(0))).code).toBe(2);
+    expect(thrown(() => readFrames("gif", new Uint8Array(0))).code).toBe(2);
   });
 
   test("RGB -> YUV -> RGB stays within 2 levels inside the gamut", () => {
