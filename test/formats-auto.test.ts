@@ -11,6 +11,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encode } from "fast-png";
+import { encode as encodeJpeg } from "jpeg-js";
 import { parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName } from "./helpers";
 
 /** Runs a shell line (for pipes between tools). */
@@ -291,6 +292,19 @@ describe("batches of images", () => {
     // a template is checked the same way
     ok(shmimg(["run", "--output", join(d, "t/%03d.png")], { stdin: gen(1, "4x4", "gray8") }));
     expect(shmimg(["run", "--output", join(d, "t/%03d.png")], { stdin: gen(1, "4x4", "gray8") }).code).toBe(2);
+  });
+
+  test("a folder mixing PNG and JPEG stays mixed without --out-format; --out-format png makes every file PNG", () => {
+    const d = dir();
+    mkdirSync(join(d, "in"));
+    writeFileSync(join(d, "in", "a.png"), png(8, 6, 3));
+    writeFileSync(join(d, "in", "b.jpeg"), encodeJpeg({ width: 8, height: 6, data: new Uint8Array(8 * 6 * 4).fill(200) }, 90).data);
+    ok(shmimg(["run", "--input", join(d, "in"), "--op", "vflip", "--output", join(d, "mixed")]));
+    expect(readdirSync(join(d, "mixed")).sort()).toEqual(["a.png", "b.jpeg"]);
+    expect([...readFileSync(join(d, "mixed", "b.jpeg")).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
+    ok(shmimg(["run", "--input", join(d, "in"), "--out-format", "png", "--output", join(d, "allpng")]));
+    expect(readdirSync(join(d, "allpng")).sort()).toEqual(["a.png", "b.png"]);
+    expect([...readFileSync(join(d, "allpng", "b.png")).subarray(0, 4)]).toEqual(PNG_SIG);
   });
 
   test("writing into the input folder is refused", () => {

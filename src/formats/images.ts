@@ -18,7 +18,9 @@
  *       (extension changed to the output format's) when the input was a folder
  *       or glob of images whose listing the consumer can re-read and match
  *       (file count and a hash of the names, carried in the stream info);
- *       otherwise frame-%06d.<ext> numbered by delivered frame.
+ *       otherwise frame-%06d.<ext> numbered by delivered frame. Without
+ *       --out-format each kept name keeps its own kind (keepKinds: a folder
+ *       mixing PNG and JPEG stays mixed).
  *   --output 'out/%06d.png' (a printf-style %d, %0Nd): numbered by delivered frame.
  *   --output one.png: the one frame of the stream (a second frame is an error).
  *   no --output (stdout): the encoded files back to back (ffmpeg -f image2pipe reads them).
@@ -353,11 +355,11 @@ export class ImageSink implements FrameSink {
         throw new InvalidInput(`${kind} output: cannot create directory "${dir}": ${(e as Error).message}; pass a writable --output DIR`);
       }
     }
-    if (m.kind === "dir") this.names = keptNames(opts.stream ?? null, kind);
+    if (m.kind === "dir") this.names = keptNames(opts.stream ?? null, opts.keepKinds ? null : kind);
   }
 
-  private encode(info: FrameInfo, view: Uint8Array): Uint8Array {
-    if (this.name === "jpeg") return encodeJpeg(view, info, this.quality);
+  private encode(info: FrameInfo, view: Uint8Array, kind: ImageKind): Uint8Array {
+    if (kind === "jpeg") return encodeJpeg(view, info, this.quality);
     const { w, h } = info;
     let data: Uint8Array;
     let channels: number;
@@ -391,7 +393,10 @@ export class ImageSink implements FrameSink {
 
   add(out: Output, info: FrameInfo, _addr: number, view: Uint8Array): number {
     const index = this.opts.delivered + this.count++;
-    const bytes = this.encode(info, view);
+    // A kept name keeps its kind when the format was not asked for (a mixed folder stays mixed).
+    const kept = this.mode.kind === "dir" ? this.names?.[info.seq] : undefined;
+    const kind: ImageKind = kept && this.opts.keepKinds ? (EXTS.jpeg.test(kept) ? "jpeg" : "png") : this.name;
+    const bytes = this.encode(info, view, kind);
     if (this.mode.kind === "stream") {
       this.held.push(bytes);
       out.add(ptr(bytes), bytes.length);
@@ -414,11 +419,11 @@ export class ImageSink implements FrameSink {
 }
 
 /**
- * Output names by seq (source base name, extension of `kind`), or null when
- * the input was not a list of images, or its listing changed since the
- * producer read it, or two sources share a base name.
+ * Output names by seq (source base name, extension of `kind`; unchanged when
+ * kind is null), or null when the input was not a list of images, or its
+ * listing changed since the producer read it, or two sources share a base name.
  */
-function keptNames(stream: StreamInfo | null, kind: ImageKind): string[] | null {
+function keptNames(stream: StreamInfo | null, kind: ImageKind | null): string[] | null {
   const list = stream?.list;
   if (!list) return null;
   // The producer listed with one of the filters: find the listing that matches.
@@ -437,7 +442,7 @@ function keptNames(stream: StreamInfo | null, kind: ImageKind): string[] | null 
   const names = files.map((f) => {
     const b = basename(f);
     const e = extname(b);
-    const same = kind === "jpeg" ? /^\.jpe?g$/i.test(e) : /^\.png$/i.test(e);
+    const same = kind === null || (kind === "jpeg" ? /^\.jpe?g$/i.test(e) : /^\.png$/i.test(e));
     return same ? b : b.slice(0, b.length - e.length) + ext;
   });
   return new Set(names).size === names.length ? names : null;

@@ -85,7 +85,7 @@ export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: ()
     if (!path) {
       if (out.fd < 0) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
     } else if (fresh && !folder && existsDir(a.output!)) checkImageOutput(a.output, !!a.overwrite);
-    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, overwrite: a.overwrite, quality: a.quality });
+    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, overwrite: a.overwrite, quality: a.quality, keepKinds: explicit === null });
   };
   // Made with frame 0: y4m carries the input's tags, image folders its file names,
   // and without --out-format the input's format is the output's.

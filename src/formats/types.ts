@@ -91,6 +91,8 @@ export interface SinkOptions {
   stream?: StreamInfo | null;
   /** Image outputs: replace files an earlier run left in the output folder. */
   overwrite?: boolean;
+  /** Image folders without --out-format: each kept name keeps its own kind (PNG or JPEG). */
+  keepKinds?: boolean;
   /** Image outputs: JPEG quality 1..100. */
   quality?: number;
   /** For file-based formats (png): the --output directory. */
