@@ -135,6 +135,9 @@ function pngHeaderGeometry(b: Uint8Array): { w: number; h: number; fmt: Format }
   return { w: dv.getUint32(16), h: dv.getUint32(20), fmt };
 }
 
+/** Bytes read from each file to find its header when sizing the rings. */
+const HEAD_BYTES = 64 * 1024;
+
 const BYTES_PER_PIXEL: Record<number, number> = { [Format.gray8]: 1, [Format.yuv420p]: 1.5, [Format.rgb24]: 3, [Format.rgba32]: 4 };
 
 export class ImageSource implements FrameSource {
@@ -174,10 +177,11 @@ export class ImageSource implements FrameSource {
     for (const f of this.files) {
       let g: { w: number; h: number; fmt: Format } | null = null;
       try {
-        const b = head(f, 64 * 1024);
+        const b = head(f, HEAD_BYTES);
         if (isPng(b)) g = pngHeaderGeometry(b);
-        else {
-          const j = jpegHeader(isJpeg(b) && jpegHeader(b) === null && b.length === 64 * 1024 ? readFileSync(f) : b);
+        else if (isJpeg(b)) {
+          // SOF usually sits in the first KBs; after a large EXIF block, read the whole file.
+          const j = jpegHeader(b) ?? (b.length === HEAD_BYTES ? jpegHeader(readFileSync(f)) : null);
           const jf = j && jpegFormat(j.components);
           if (j && jf) g = { w: j.w, h: j.h, fmt: jf };
         }
