@@ -8,7 +8,7 @@ import { closeFd, openInput, openOutput } from "../io/files";
 import { Input } from "../io/input";
 import { Output } from "../io/output";
 import { DeferredSink, IMAGE_FORMATS, outFormatForInput, outFormatFromArgs, sniffBytes, sniffInput } from "./choose";
-import { checkImageOutput, existsDir, isImageFolderOrTemplate, isImageList } from "./images";
+import { checkImageOutput, isImageFolderOrTemplate, isImageList } from "./images";
 import { makeSink, makeSource } from "./index";
 import type { FrameSink, FrameSource, StreamInfo } from "./types";
 
@@ -82,10 +82,8 @@ export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: ()
     const image = IMAGE_FORMATS.has(format);
     // Image files go to --output itself (a folder, template or file); everything else through the fd.
     const path = image && !toStdout ? a.output : undefined;
-    if (!path) {
-      if (out.fd < 0) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
-    } else if (fresh && !folder && existsDir(a.output!)) checkImageOutput(a.output, !!a.overwrite);
-    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, overwrite: a.overwrite, quality: a.quality, keepKinds: explicit === null });
+    if (!path && out.fd < 0) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
+    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, quality: a.quality, keepKinds: explicit === null });
   };
   // Made with frame 0: y4m carries the input's tags, image folders its file names,
   // and without --out-format the input's format is the output's.

@@ -89,8 +89,6 @@ export interface SinkOptions {
   resumeOffset: number;
   /** What the producer said about the input (y4m tags, source file names), when known. */
   stream?: StreamInfo | null;
-  /** Image outputs: replace files an earlier run left in the output folder. */
-  overwrite?: boolean;
   /** Image folders without --out-format: each kept name keeps its own kind (PNG or JPEG). */
   keepKinds?: boolean;
   /** Image outputs: JPEG quality 1..100. */
