@@ -208,6 +208,17 @@ describe.skipIf(!FFMPEG)("y4m metadata is carried through", () => {
     expect(probe(join(d, "gray.y4m"))).toContain("r_frame_rate=50/1");
   }, T);
 
+  test("a quarter turn turns the pixel aspect (A4:3 -> A3:4) and makes interlaced frames progressive", () => {
+    const d = dir();
+    ok(sh(`${FF} -f lavfi -i testsrc2=size=64x48:rate=25 -frames:v 2 -vf setsar=4/3,setfield=tff -f yuv4mpegpipe "${d}/in.y4m"`));
+    ok(sh(`${CMD} run --op rotate90 < "${d}/in.y4m" > "${d}/r.y4m"`));
+    expect(readFileSync(join(d, "r.y4m")).toString("latin1").split("\n")[0]).toBe("YUV4MPEG2 W48 H64 F25:1 Ip A3:4 C420jpeg XYSCSS=420JPEG");
+    expect(probe(join(d, "r.y4m"))).toContain("sample_aspect_ratio=3:4");
+    // a half turn keeps both
+    ok(sh(`${CMD} run --op rotate180 < "${d}/in.y4m" > "${d}/h.y4m"`));
+    expect(readFileSync(join(d, "h.y4m")).toString("latin1").split("\n")[0]).toContain("W64 H48 F25:1 It A4:3");
+  }, T);
+
   test("separate shells: a consumer started before the producer still writes the input's tags", async () => {
     const d = dir();
     const name = uniqueName("y4mtags");

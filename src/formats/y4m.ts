@@ -21,7 +21,9 @@
  * segment's stream info (StreamInfo.y4mTags), so the output header carries
  * F (frame rate), A (aspect), I (interlacing) and the X tags (XCOLORRANGE, ...)
  * of the input, and the input's C tag while frames stay yuv420p (420mpeg2/
- * 420paldv siting kept). Without a y4m input: F25:1 Ip A1:1.
+ * 420paldv siting kept). Without a y4m input: F25:1 Ip A1:1. Frames turned a
+ * quarter (rotate90/270: output W x H = input H x W, W != H) get A d:n and,
+ * when interlaced, Ip (fields were rows). vflip/rotate180 keep the I tag.
  *
  * Output: "YUV4MPEG2 W<w> H<h> F.. I.. A.. C<c> X..\n" once (not again when
  * resuming, resumeOffset > 0), then "FRAME\n" + planes per frame:
@@ -273,6 +275,8 @@ export function y4mHeader(w: number, h: number, fmt: Format, inputTags?: string)
   let interlace = "p";
   let aspect = "1:1";
   let inC = "";
+  let inW = "";
+  let inH = "";
   const x: string[] = [];
   for (const tag of (inputTags ?? "").split(" ")) {
     // Only ASCII tags without control bytes are carried (the text came through shared memory).
@@ -282,7 +286,16 @@ export function y4mHeader(w: number, h: number, fmt: Format, inputTags?: string)
     else if (tag[0] === "I") interlace = v;
     else if (tag[0] === "A") aspect = v;
     else if (tag[0] === "C") inC = v;
+    else if (tag[0] === "W") inW = v;
+    else if (tag[0] === "H") inH = v;
     else if (tag[0] === "X" && !v.startsWith("YSCSS=")) x.push(v);
+  }
+  // Frames turned a quarter (W and H swapped; no other op swaps them): the pixel aspect
+  // turns with them, and rows are no longer fields.
+  if (inW !== inH && inW === String(h) && inH === String(w)) {
+    const a = /^(\d+):(\d+)$/.exec(aspect);
+    if (a) aspect = `${a[2]}:${a[1]}`;
+    if (interlace !== "p" && interlace !== "?" && interlace !== "") interlace = "p";
   }
   let c: string;
   if (fmt === Format.yuv420p) c = inC.startsWith("420") ? inC : "420jpeg";
