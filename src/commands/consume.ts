@@ -1,5 +1,8 @@
 import { defineCommand } from "citty";
+import { OUT_FORMATS } from "../formats";
 import { openSink } from "../formats/open";
+import { identityOfFd, TailReader } from "../io/identity";
+import { recordOutput, verifyOutput } from "../pipeline/stages/output-identity";
 import { readStreamInfo } from "../pipeline/ring/stream";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
@@ -37,6 +40,7 @@ export default defineCommand({
     const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
     let closeOutput = () => {};
     let joined = false;
+    let tail: TailReader | undefined;
     try {
       const at = joinConsumer(p);
       joined = true;
@@ -44,8 +48,14 @@ export default defineCommand({
       // Every format writes to stdout without --output (image files back to back).
       if (toStdout) checkFramesStdout("consume");
       const report_ = reportTarget("consume", args, toStdout);
+      // The output's identity (I8), once its format is known (with frame 0 when it is the input's).
+      const label = toStdout ? "stdout" : `--output ${args.output}`;
+      const check = (fd: number, format: string, dir?: string) => {
+        const t = { label, format, formats: OUT_FORMATS, fd, dir };
+        return at.delivered > 0 ? verifyOutput(p, t, at) : recordOutput(p, t);
+      };
       if (at.delivered > 0) {
-        if (toStdout) log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
+        if (toStdout && identityOfFd(1).kind !== "file") log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
         else log.info(`consume: resuming pipeline "${p.name}" at frame ${at.delivered}, output offset ${at.offset}`);
       }
       const quality = num(args.quality ?? "90", "quality", 1, 100);
@@ -56,13 +66,18 @@ export default defineCommand({
         quality,
         resume: at,
         stream: () => readStreamInfo(p),
+        check,
+        opened: (fd) => {
+          tail = identityOfFd(fd).kind === "file" ? new TailReader(fd) : undefined;
+        },
       });
       closeOutput = close;
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
       const t0 = performance.now();
       const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
       const onProgress = tty ? (frames: number, bytes: number) => process.stderr.write(`\r\x1b[K${progressLine(p, at.delivered, frames, bytes, (performance.now() - t0) / 1000)}`) : undefined;
-      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress });
+      // The output may be opened with frame 0 (its format is the input's): the tail reader comes with it.
+      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress, tailHash: (off: number) => (tail ? tail.hash(off) : 0) });
       if (tty) process.stderr.write("\r\x1b[K");
       const wallS = (performance.now() - t0) / 1000;
       sink.close();
@@ -74,6 +89,7 @@ export default defineCommand({
       if (incomplete) throw incomplete;
     } finally {
       if (joined) leaveConsumer(p);
+      tail?.close();
       closeOutput();
       p.detach();
     }

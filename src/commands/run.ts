@@ -1,12 +1,16 @@
 import { defineCommand } from "citty";
+import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
+import type { RunIdentity } from "../pipeline/stages/resume";
+import { Heal } from "../pipeline/layout";
+import { absolute, fnv1a, identityOfArg, identityOfFd } from "../io/identity";
 import { log, printError } from "../log";
 import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
 import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
 import { count, perWorkerText, rates } from "./summary";
-import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate } from "../formats/images";
+import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate, isImageList } from "../formats/images";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -20,13 +24,48 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
   return out;
 }
 
+/** "3 restarts (producer 1, workers 1, consumer 1)". */
+function restartsText(r: RunReport): string {
+  const by = r.restartsByRole;
+  return `${count(r.restarts, "restart")}${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
+}
+
 export function summary(r: RunReport, op: string, workers: number): string {
   const rate = rates(r.framesOut, r.bytesOut, r.wallS);
+  const resumed = r.resumedAt === undefined ? "" : `, resumed after ${r.resumedAt} frames delivered by an earlier run`;
   return (
-    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
-    `${r.dropped} dropped, ${r.redone} redone, ${count(r.restarts, "restart")}; ` +
+    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out${resumed} through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
+}
+
+/**
+ * Roles run can restart after they die (I9): the producer when its input can
+ * be read again from a recorded position, the consumer when its output can be
+ * truncated and continued. Pipes and terminals cannot.
+ */
+function healable(args: Record<string, unknown>): number {
+  const images = (f: unknown) => f === "png" || f === "jpeg";
+  const input = images(args["in-format"]) || isImageList(args.input as string | undefined) || identityOfArg(args.input as string | undefined, 0).kind === "file";
+  const out = identityOfArg(args.output as string | undefined, 1);
+  const named = !!args.output && args.output !== "-";
+  const output = images(args["out-format"]) || isImageFolderOrTemplate(args.output as string | undefined) || out.kind === "file" || (named && out.kind === "missing");
+  return (input ? Heal.PRODUCER : 0) | (output ? Heal.CONSUMER : 0);
+}
+
+/** What --resume compares: input (format, flags, file), op chain, output (format, path). */
+function jobIdentity(args: Record<string, unknown>): RunIdentity {
+  const path = args.input as string | undefined;
+  const i = identityOfArg(path, 0);
+  // A regular file is itself (--input F and < F are the same input); anything else is its path.
+  const which = i.kind === "file" ? [i.dev, i.ino, i.size, i.mtimeMs] : [absolute(path)];
+  const input = [args["in-format"], args.size, args["pix-fmt"], ...which];
+  // A stdout redirected to a file is that file (device, inode); --output is its path (the consumer checks the inode).
+  const out = args.output as string | undefined;
+  const o = !out || out === "-" ? identityOfFd(1) : undefined;
+  const output = [args["out-format"], absolute(out), ...(o?.kind === "file" ? [o.dev, o.ino] : [])];
+  return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify(output)) };
 }
 
 /** The consumer was killed (no stage could say so): run reports it. */
@@ -45,7 +84,8 @@ export default defineCommand({
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
-    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
+    resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
@@ -61,11 +101,15 @@ export default defineCommand({
     whenFull(args["when-full"]);
     depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
+    if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
+    if (!args.name) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     num(args.quality, "quality", 1, 100);
-    // An output folder holding an earlier run's frames is refused before any process starts.
-    if (isImageFolderOrTemplate(args.output)) checkImageOutput(args.output, args.overwrite, args.input, false);
-    else checkOneImageOutput(args.output, args.input);
+    // An output folder holding an earlier run's frames is refused before any process starts
+    // (with --resume the frames there are this run's own).
+    if (isImageFolderOrTemplate(args.output)) {
+      if (!args.resume) checkImageOutput(args.output, args.overwrite, args.input, false);
+    } else checkOneImageOutput(args.output, args.input);
     // Without --output every format writes frames to stdout (image files back to back).
     const framesToStdout = !args.output || args.output === "-";
     if (!args.input || args.input === "-") checkFramesStdin("run");
@@ -79,6 +123,9 @@ export default defineCommand({
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
+      heal: healable(args),
+      identity: jobIdentity(args),
+      resume: args.resume,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
     report?.(r);

@@ -37,7 +37,7 @@ import { Format, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
 import { JPEG_DEFAULT_QUALITY, decodeJpeg, encodeJpeg, isJpeg, jpegFormat, jpegHeader } from "./jpeg";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, StreamInfo } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, SourcePosition, StreamInfo } from "./types";
 
 export type ImageKind = "png" | "jpeg";
 /** Which files an input lists: one kind, or both ("image", for --in-format auto). */
@@ -245,6 +245,17 @@ export class ImageSource implements FrameSource {
     this.png = null;
     this.pixels = null;
   }
+
+  /** One file per frame: the position is the file index. */
+  position(into: SourcePosition): SourcePosition {
+    into.pos = into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    if (at.pos > this.files.length) throw new InvalidInput(`${this.name} input: cannot resume at file #${at.pos}: the input has only ${this.files.length} files now`);
+    this.index = at.pos;
+  }
 }
 
 // ---------------------------------------------------------------- output
@@ -267,6 +278,12 @@ export function imageOutputMode(path: string | undefined): ImageOutputMode {
   } catch {}
   if (isDir || path.endsWith("/") || !EXTS.image.test(path)) return { kind: "dir", dir: resolve(path) };
   return { kind: "file", file: resolve(path) };
+}
+
+/** The folder image files go to for --output (the folder itself, a template's or one file's folder). */
+export function imageFolder(path: string): string {
+  const m = imageOutputMode(path);
+  return m.kind === "file" ? dirname(m.file) : m.kind === "stream" ? "" : m.dir;
 }
 
 /** True when --output is an existing folder, a path ending in "/" or a template: image files, whatever the input. */
@@ -599,5 +616,16 @@ export class ImageStreamSource implements FrameSource {
   skipPayload(): void {
     this.png = null;
     this.pixels = null;
+  }
+
+  position(into: SourcePosition): SourcePosition {
+    into.pos = this.input.consumed;
+    into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    this.input.seekTo(at.pos);
+    this.index = at.index;
   }
 }

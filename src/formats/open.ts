@@ -8,7 +8,7 @@ import { closeFd, openInput, openOutput } from "../io/files";
 import { Input } from "../io/input";
 import { Output } from "../io/output";
 import { DeferredSink, IMAGE_FORMATS, outFormatForInput, outFormatFromArgs, sniffBytes, sniffInput } from "./choose";
-import { checkImageOutput, isImageFolderOrTemplate, isImageList } from "./images";
+import { checkImageOutput, imageFolder, isImageFolderOrTemplate, isImageList } from "./images";
 import { makeSink, makeSource } from "./index";
 import type { FrameSink, FrameSource, StreamInfo } from "./types";
 
@@ -62,6 +62,15 @@ export interface SinkArgs {
   resume: { delivered: number; offset: number };
   /** The stream info, read when frame 0 is there. */
   stream: () => StreamInfo | null;
+  /**
+   * Records (new stream) or verifies (resume) the output's identity once its
+   * format is known, before anything is written or truncated (I8 in layout.ts):
+   * fd for files and stdout, -1 and the folder for image files. True: the file
+   * is the recorded one (so a resume may truncate it to the recorded offset).
+   */
+  check?: (fd: number, format: string, dir?: string) => boolean;
+  /** Called with the output fd once it is open (files and stdout). */
+  opened?: (fd: number) => void;
 }
 
 /**
@@ -78,12 +87,18 @@ export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: ()
   if (fresh && folder) checkImageOutput(a.output, !!a.overwrite);
   const out = new Output(-1, toStdout ? "stdout" : a.output!);
   let fd = -1;
+  const open = (format: string) => {
+    fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset, (f) => a.check?.(f, format) ?? false);
+    a.opened?.(fd);
+  };
   const make = (format: string, stream: StreamInfo | null): FrameSink => {
     const image = IMAGE_FORMATS.has(format);
     // Image files go to --output itself (a folder, template or file); everything else through the fd.
     const path = image && !toStdout ? a.output : undefined;
-    if (!path && out.fd < 0) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
-    return makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, quality: a.quality, keepKinds: explicit === null });
+    if (!path && out.fd < 0) open(format);
+    const sink = makeSink(format, { resumeOffset: a.resume.offset, path, delivered: a.resume.delivered, stream, quality: a.quality, keepKinds: explicit === null });
+    if (path) a.check?.(-1, format, imageFolder(path)); // the folder exists once the sink made it
+    return sink;
   };
   // Made with frame 0: y4m carries the input's tags, image folders its file names,
   // and without --out-format the input's format is the output's.
@@ -93,6 +108,6 @@ export function openSink(a: SinkArgs): { sink: FrameSink; out: Output; close: ()
     return make(explicit ?? outFormatForInput(stream, isFolder), stream);
   });
   // A stream output of a known format is opened now, so a bad path fails before frames flow.
-  if (explicit !== null && !IMAGE_FORMATS.has(explicit)) fd = out.fd = openOutput(a.output, toStdout ? 0 : a.resume.offset);
+  if (explicit !== null && !IMAGE_FORMATS.has(explicit)) open(explicit);
   return { sink, out, close: () => closeFd(fd) };
 }

@@ -26,7 +26,7 @@ import { isAbsolute, join } from "node:path";
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
-import type { FrameInfo, FrameSource } from "./types";
+import type { FrameInfo, FrameSource, SourcePosition } from "./types";
 
 /** Lists the input files: a directory's *.png, a glob's matches, or one file. */
 export function listPngInputs(path: string | undefined): string[] {
@@ -107,4 +107,14 @@ export class PngSource implements FrameSource {
   skipPayload(): void {
     this.png = null;
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    if (at.pos > this.files.length) throw new InvalidInput(`png input: cannot resume at file #${at.pos}: the input has only ${this.files.length} files now`);
+    this.index = at.pos;
+  }
+
 }

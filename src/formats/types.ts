@@ -24,7 +24,7 @@ export const IN_FORMAT_CODES: Readonly<Record<string, number>> = { native: 1, pn
 
 /**
  * What the consumer learns about the input through the segment (layout.ts
- * T, invariant I7): the format the frames came in, a y4m stream's header tags
+ * T, invariant I10): the format the frames came in, a y4m stream's header tags
  * (so F, A, I, C and X tags are carried through) and, for a folder or glob of
  * images, where they came from (so the output keeps their names).
  */
@@ -53,6 +53,21 @@ export interface FrameSource {
   readPayload(addr: number, view: Uint8Array): void;
   /** Skips the announced frame's payload (--when-full drop). */
   skipPayload(): void;
+  /**
+   * Where the next frame starts: a byte offset in the input (one file per
+   * frame: the file's index), and the frames read so far. A producer records
+   * both with every frame it commits (I7 in layout.ts).
+   */
+  position(into: SourcePosition): SourcePosition;
+  /** Continues at a recorded position (a resumed producer); the input must be seekable. */
+  resume(at: SourcePosition): void;
+}
+
+export interface SourcePosition {
+  /** Byte offset in the input, or file index for one-file-per-frame formats. */
+  pos: number;
+  /** Frames read before it (the seq of an index-numbered format's next frame). */
+  index: number;
 }
 
 export interface FrameSink {

@@ -13,9 +13,12 @@
  *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
- *  | 576  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
- *  | 2624 STREAM INFO: 16 lines (producer only, before frame 0; see T)         |
- *  | 3648 raw slot table: K entries x 64 B                                     |
+ *  | 576  line 9  PRODUCER POSITION record (producer only; double-buffered, Q) |
+ *  | 640  line 10 OUTPUT IDENTITY (consumer only, see O)                       |
+ *  | 704  line 11 RUN record (the `run` supervisor only, see U)                |
+ *  | 768  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
+ *  | 2816 STREAM INFO: 16 lines (producer only, before frame 0; see T)         |
+ *  | 3840 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
  *
@@ -66,10 +69,30 @@
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
  *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
- *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
+ *     raw WRITING(dead producer) -> discarded (FREE) unless the position
+ *     record committed it (I7: -> READY); stream marked incomplete unless
+ *     `run` will start another producer (I9).
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
- *  I7 Stream info (input format, y4m tags, the input's file list) is written
+ *  I7 The producer commits frame n by recording {n, input position after it,
+ *     source index after it} in the spare copy of the POSITION record (Q) and
+ *     flipping Q.gen, after the payload is complete and before READY. The gen
+ *     store is the commit point: a producer killed before it leaves frame n
+ *     WRITING and recovery discards it (it is read again); killed after it,
+ *     recovery publishes the slot (READY) and head = committed n + 1. A new
+ *     producer resumes at committed n + 1, reading from the recorded position:
+ *     nothing is published twice or skipped.
+ *  I8 Before its first delivery the consumer records the output's identity
+ *     (O: kind, format, device and inode), and with every delivery record a
+ *     checksum of the output's last bytes before the recorded offset (D.hash,
+ *     in the same copy, so it flips with it). A consumer resuming at offset
+ *     > 0 refuses (exit 2) an output that is another file, another format,
+ *     shorter than the offset, or whose tail does not match the checksum.
+ *  I9 U.heal names the roles `run` (pid R.runPid) restarts when they die:
+ *     while it is set and that run is alive, a dead producer's stream is not
+ *     marked ended (recovery only settles its last slot, I7); run clears the
+ *     bit before it gives up, and recovery then marks the stream incomplete.
+ *  I10 Stream info (input format, y4m tags, the input's file list) is written
  *     by the producer once, before it publishes frame 0, and sealed by the
  *     store of T.ready; the consumer reads it (after loading T.ready) only
  *     once frame 0 is DONE, so it is complete whichever process started first.
@@ -99,7 +122,7 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -177,10 +200,45 @@ export const D = {
   gen: 512, // i32 (Atomics): which copy is current = gen % 2
   copy0: 520, // 3 x f64: delivered (next n), output offset, last seq (-1 = none)
   copy1: 544,
+  hash0: 568, // u32: checksum of the output's last bytes before copy0's offset (I8)
+  hash1: 572, // u32: the same for copy1
+} as const;
+/** Bytes of output before the recorded offset covered by D.hash. */
+export const TAIL_BYTES = 64;
+
+// ---- line 9: producer position (producer only), crash-atomic like D (I7) ----
+// Copy (gen + 1) % 2 = {n committed, input position after it, source index after it}.
+export const Q = {
+  gen: 576, // i32 (Atomics); 0 = no frame committed yet
+  copy0: 584, // 3 x f64: n, position (input byte offset, or file index for png), source index
+  copy1: 608,
 } as const;
 
+// ---- line 10: output identity (consumer only; I8) ----
+export const O = {
+  kind: 640, // i32 OutKind, 0 until the first consumer records it
+  format: 644, // i32 1 + index in OUT_FORMATS
+  dev: 648, // f64 st_dev of the output file or directory
+  ino: 656, // f64 st_ino
+} as const;
+export const OutKind = { NONE: 0, FILE: 1, STREAM: 2, DIR: 3 } as const;
+
+// ---- line 11: run record (the `run` supervisor only; I9) ----
+export const U = {
+  heal: 704, // i32 Heal bits (Atomics)
+  inputId: 708, // u32 hash of the input's identity (format, file, size, mtime)
+  opId: 712, // u32 hash of the op chain
+  outputId: 716, // u32 hash of the output (format, path)
+  restartsProducer: 720, // u32
+  restartsWorker: 724, // u32
+  restartsConsumer: 728, // u32
+  resumes: 732, // u32 times `run --resume` continued this pipeline
+  recorded: 736, // i32 1 once the ids above are written
+} as const;
+export const Heal = { PRODUCER: 1, CONSUMER: 2 } as const;
+
 // ---- worker table ----
-export const WORKERS_OFF = 576;
+export const WORKERS_OFF = 768;
 /**
  * Worker entry pid field: > 0 live owner; 0 never used; -pid left by a worker
  * that exited (counters kept for stat); <= RESERVED_BASE: being filled in by
@@ -210,8 +268,8 @@ export function workerEntry(j: number): number {
 export const WORKER_ENTRIES: readonly number[] = Array.from({ length: MAX_WORKERS }, (_, j) => workerEntry(j));
 
 
-// ---- stream info (producer only, written before frame 0 is published; I7) ----
-export const STREAM_OFF = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+// ---- stream info (producer only, written before frame 0 is published; I10) ----
+export const STREAM_OFF = WORKERS_OFF + MAX_WORKERS * LINE; // 2816
 export const STREAM_LINES = 16;
 export const T = {
   ready: STREAM_OFF, // i32 (Atomics) 1 once every field below is written (the publishing store)
@@ -226,7 +284,7 @@ export const T = {
   pathMax: 768,
 } as const;
 
-export const RAW_SLOT_TABLE = STREAM_OFF + STREAM_LINES * LINE; // 3648
+export const RAW_SLOT_TABLE = STREAM_OFF + STREAM_LINES * LINE; // 3840
 export const PROC_SLOT_TABLE = 128;
 
 // ---- slot entry ----
@@ -272,8 +330,9 @@ export const Eos = {
   PRODUCER_DIED: 4, // producer vanished (exit 3)
   FULL: 5, // --when-full fail hit a full ring (exit 3)
   INTERRUPTED: 6, // producer stopped by a signal (exit 3 for the consumer)
+  TIMED_OUT: 7, // producer gave up waiting (--timeout): not the input's fault
 } as const;
-export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted"];
+export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted", "producer timed out"];
 
 /** Abort codes in R.abort. */
 export const Abort = {
