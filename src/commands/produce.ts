@@ -28,7 +28,7 @@ function checkChain(spec: string | undefined, first: FrameInfo, source: FrameSou
     new Chain(parseChain(spec)).out(first);
   } catch (e) {
     if (e instanceof InvalidInput)
-      throw new InvalidInput(`--op ${spec} cannot take the input's frames (${source.name}, ${first.w}x${first.h} ${formatName(first.fmt)}): ${e.message}`);
+      throw new InvalidInput(`${e.message} (--op ${spec} checked against the first frame, ${first.w}x${first.h} ${formatName(first.fmt)} from ${source.name}, before any frame was processed)`);
     throw e;
   }
 }
