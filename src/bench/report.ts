@@ -1,5 +1,6 @@
 /** The bench's human-readable table (the JSON is the BenchResult itself). */
 import { machineLine } from "./machine";
+import { ownOpsTable } from "./own-ops";
 import type { BenchResult, LatencyScenario, MemoryScenario, ScenarioResult, ThroughputScenario } from "./types";
 
 const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(1)} MiB` : "-");
@@ -98,6 +99,8 @@ function scenarioTable(s: ScenarioResult): string[] {
       return latencyTable(s);
     case "memory":
       return memoryTable(s);
+    case "ops":
+      return ownOpsTable(s);
   }
 }
 

@@ -8,6 +8,7 @@ import { Bench } from "./measure";
 import { runLatency } from "./latency";
 import { runMemory } from "./memory";
 import { runThroughput } from "./throughput";
+import { runOps } from "./own-ops";
 import { SCENARIOS, type ScenarioSpec } from "./table";
 import { evaluate } from "./targets";
 import type { BenchConfig, BenchResult, ScenarioResult } from "./types";
@@ -22,6 +23,8 @@ function runScenario(b: Bench, spec: ScenarioSpec): Promise<ScenarioResult> {
       return runLatency(b, spec);
     case "memory":
       return runMemory(b, spec);
+    case "ops":
+      return Promise.resolve(runOps(b.cfg, spec));
   }
 }
 

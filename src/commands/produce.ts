@@ -5,13 +5,11 @@ import { Chain, parseChain } from "../ops/chain";
 import { formatName } from "../frame/format";
 import { InvalidInput } from "../errors";
 import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
-import { createOrRecycle } from "../pipeline/ring/lifecycle";
+import { createdLine, createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
-import { R } from "../pipeline/layout";
-import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource, SourcePosition, StreamInfo } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
-import { installSignalFlags } from "../signals";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd } from "../io/files";
@@ -47,17 +45,18 @@ export default defineCommand({
     ...verboseArg,
     ...sharedGroupArg,
     resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false, internal: true },
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created raw=SHMID proc=SHMID sem=SEMID' on stdout.", default: false, internal: true },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
     ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args.create && args.op) parseChain(args.op); // load and check the chain before the first frame is read
     if (!args.input || args.input === "-") checkFramesStdin("produce");
     const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"], depth: depthArg(args.depth) });
     const fd = opened.fd;
@@ -69,10 +68,10 @@ export default defineCommand({
         if (first) checkChain(args.op, first, source);
         // A folder of images: slots for the largest of every file's header, not just the first.
         const max = (source instanceof ImageSource ? source.maxGeometry() : null) ?? first;
-        p = createOrRecycle(ringArgs(args.name, args, max ?? { w: 1, h: 1, fmt: 1 }, args.op));
         // Owned by the run supervisor: stale (recyclable) once it is dead.
-        p.setI32(R.runPid, Number(args["parent-pid"] ?? process.pid));
-        const msg = new TextEncoder().encode("created\n");
+        const runPid = Number(args["parent-pid"] ?? process.pid);
+        p = createOrRecycle({ ...ringArgs(args.name, args, max ?? { w: 1, h: 1, fmt: 1 }, args.op), runPid });
+        const msg = new TextEncoder().encode(createdLine(p));
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });

@@ -24,7 +24,7 @@ export const IN_FORMAT_CODES: Readonly<Record<string, number>> = { native: 1, pn
 
 /**
  * What the consumer learns about the input through the segment (layout.ts
- * T, invariant I10): the format the frames came in, a y4m stream's header tags
+ * T, invariant I13): the format the frames came in, a y4m stream's header tags
  * (so F, A, I, C and X tags are carried through) and, for a folder or glob of
  * images, where they came from (so the output keeps their names).
  */

@@ -6,7 +6,7 @@
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
-import { ALL_FORMATS, intArg, noArg, sameSize, type Op, type OpDef } from "./types";
+import { ALL_FORMATS, intArg, noArg, sameSize, type Step, type OpDef } from "./types";
 
 // ---------------------------------------------------------------- identity
 
@@ -127,7 +127,7 @@ function lutRgba(lut: Uint8Array, src: Uint8Array, dst: Uint8Array, n: number): 
  * rgba32 kept). yuv420p: the lut maps the Y plane (as ffmpeg's eq and lutyuv
  * map luma); U and V are copied, or set to `chroma` when given (128: no colour).
  */
-function lutOp(name: string, formats: readonly Format[], lut: Uint8Array, chroma?: number): Op {
+function lutOp(name: string, formats: readonly Format[], lut: Uint8Array, chroma?: number): Step {
   return sameSize(name, formats, (src, g, dst) => {
     const n = payloadBytes(g.w, g.h, g.fmt);
     if (g.fmt === Format.rgba32) lutRgba(lut, src, dst, n);

@@ -1,5 +1,5 @@
 /**
- * The stream info area (layout.ts T, invariant I10): the producer writes what
+ * The stream info area (layout.ts T, invariant I13): the producer writes what
  * it knows about the input once, before frame 0 is published; the consumer
  * reads it when frame 0 is DONE. Everything read back is checked (I6): an
  * unknown format code or a length past its field is corruption, exit 2.

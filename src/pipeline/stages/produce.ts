@@ -16,7 +16,7 @@ import { Interrupted } from "../../signals";
 import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout";
 import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers, StageFailed } from "./peers";
+import { checkRemoved, Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -98,7 +98,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let bytes = p.f64(P.bytesIn);
   let blockedUs = p.f64(P.blockedUs);
   let i = 0;
-  const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
+  const slotFree = () => p.state(raw, i) === State.FREE; // the whole word (FREE has no owner)
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
   const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
@@ -111,7 +111,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
     for (;;) {
       const info = source.next();
       if (info === null) break;
-      // Before frame 0 is published (I10): the consumer reads it when frame 0 is DONE.
+      // Before frame 0 is published (I13): the consumer reads it when frame 0 is DONE.
       if (n === 0 && dropped === 0) writeStreamInfo(p, source.stream?.() ?? { format: source.name });
       if (info.len > slotBytes)
         throw new InvalidInput(
@@ -184,6 +184,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   p.casI32(P.eos, Eos.NONE, eos);
   p.postAll();
   if (failure) throw failure;
+  checkRemoved(p); // frames published into a removed pipeline reach nobody (I10)
   if (dropped) consola.warn(`producer: dropped ${dropped} frame(s) because the ring was full (--when-full drop)`);
   return { frames, dropped, bytes, blockedUs, eos };
 }
