@@ -1,6 +1,6 @@
 # shmimg — build, demo, test. Bun comes from npm (pinned devDependency).
 BUN := node_modules/.bin/bun
-SRC := $(shell find src -name '*.ts') package.json
+SRC := $(shell find src -name '*.ts') package.json Makefile
 
 .PHONY: all demo test typecheck bench soak clean distclean
 
@@ -14,7 +14,7 @@ native/libshim.so: native/shim.c
 	gcc -O2 -Wall -Wextra -fPIC -shared -o $@ $<
 
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
-	$(BUN) build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
+	$(BUN) build --compile --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
 
 demo: shmimg
 	./run_demo.sh --mode=golden
