@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, ourIpcObjects, parseNative, shmimg, tmp } from "./helpers";
+import { applyInProcess, objectsOf, ourIpcObjects, parseNative, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 
 const dir = tmp();
 
@@ -46,4 +46,39 @@ describe("run", () => {
 
 afterAll(() => {
   expect(ourIpcObjects().filter((l) => l.includes("t-run"))).toEqual([]);
+});
+
+describe("start-up", () => {
+  test("workers and consumer started with --parent-pid before the pipeline exists wait for the rings the run's producer creates", async () => {
+    const name = uniqueName("early");
+    const parent = ["--parent-pid", String(process.pid)];
+    const gen = shmimg(["gen", "--count", "200", "--size", "16x8", "--format", "rgb24", "--seed", "5"]);
+    const output = join(dir, "early.out");
+    // The producer creates the rings only once its first frame arrives on stdin.
+    const producer = spawnShmimg(["produce", "--create", "--name", name, "--op", "invert", ...parent], { stdin: "pipe" });
+    const worker = spawnShmimg(["work", "--name", name, "--op", "invert", ...parent]);
+    const consumer = spawnShmimg(["consume", "--name", name, "--output", output, ...parent]);
+    let exited = false;
+    worker.exited.then(() => (exited = true));
+    consumer.exited.then(() => (exited = true));
+    // Both are polling for the rings (main thread asleep in usleep), not gone with ENOENT.
+    const asleep = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/wchan`, "utf8").includes("nanosleep");
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => exited || (asleep(worker.pid) && asleep(consumer.pid)), 20_000, "worker and consumer waiting for the rings");
+    expect(exited).toBe(false);
+    expect(objectsOf(name)).toEqual([]);
+    const stdin = producer.stdin as import("bun").FileSink;
+    stdin.write(gen.stdout);
+    await stdin.end();
+    const codes = await Promise.all([producer.exited, worker.exited, consumer.exited]);
+    expect(await new Response(consumer.stderr).text()).toContain("consume: 200 frames");
+    expect(Buffer.compare(readFileSync(output), applyInProcess(gen.stdout, "invert"))).toBe(0);
+    expect(codes).toEqual([0, 0, 0]);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+  });
 });

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { makeSink } from "../formats";
 import { Output } from "../io/output";
 import { openPipeline } from "../pipeline/ring/pipeline";
+import { openWhenCreated } from "../pipeline/ring/lifecycle";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
 import { Eos, EOS_NAMES, P } from "../pipeline/layout";
 import { installSignalFlags } from "../signals";
@@ -24,7 +25,7 @@ export default defineCommand({
   args: {
     ...nameArg,
     ...outputArgs,
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies; wait until this run's producer has created the pipeline.", valueHint: "PID" },
     "latency-out": { type: "string", description: "(bench) Save per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
     ...verboseArg,
     ...jsonArg,
@@ -35,7 +36,9 @@ export default defineCommand({
     installSignalFlags();
     if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
-    const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
+    const opts = { sharedGroup: args["shared-group"] };
+    // run starts every stage at once: wait for the rings its producer creates.
+    const p = args["parent-pid"] ? openWhenCreated(args.name, Number(args["parent-pid"]), opts) : openPipeline(args.name, opts);
     let fd = -1;
     let joined = false;
     try {

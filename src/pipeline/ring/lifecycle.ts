@@ -1,11 +1,16 @@
 /**
- * Creating over stale leftovers, and removing a pipeline by name.
+ * Creating over stale leftovers, waiting for a run's producer to create, and
+ * removing a pipeline by name.
  */
 import { InvalidInput } from "../../errors";
 import { log } from "../../log";
-import { hexKey } from "../ipc/keys";
+import { hexKey, keysFor } from "../ipc/keys";
 import { exists, foreign, inspect, inUse, isStale, removeObjects } from "../ipc/objects";
-import { checkName, createPipeline, type CreateOptions, type Pipeline } from "./pipeline";
+import { libc } from "../../native/libc";
+import { shim } from "../../native/shim";
+import { checkSignals } from "../../signals";
+import { R } from "../layout";
+import { checkName, createPipeline, openPipeline, type CreateOptions, type OpenOptions, type Pipeline } from "./pipeline";
 
 /** Creates the pipeline; recycles a stale one of the same name, refuses a live or foreign one. */
 export function createOrRecycle(o: CreateOptions): Pipeline {
@@ -44,4 +49,35 @@ export function cleanByName(name: string, force: boolean): CleanResult {
   const removed = removeObjects(objs);
   if (f) log.warn(`left alone: key ${hexKey(f.key)} (shmid ${f.shmid}) is not a shmimg segment`);
   return { removed };
+}
+
+/**
+ * For a stage `run` starts at the same time as the producer (start-up runs in
+ * parallel, see supervisor.ts): waits until the producer has created pipeline
+ * `name` for this run, i.e. the processed segment exists (created last) and
+ * R.runPid names the supervisor `runPid`, then returns it attached. A stale
+ * pipeline of the same name (another runPid) is left alone until the producer
+ * has recycled it. Polls every 0.5 ms for the first 0.2 s (the producer is
+ * starting too), then every 10 ms (it may be waiting for its first frame on a
+ * slow input). Never gives up on its own: the supervisor stops it if the
+ * producer fails, and PDEATHSIG if the supervisor dies.
+ */
+export function openWhenCreated(name: string, runPid: number, o: OpenOptions = {}): Pipeline {
+  checkName(name);
+  const keys = keysFor(name, process.getuid!());
+  const t0 = shim.shim_now_us();
+  for (;;) {
+    checkSignals();
+    if (libc.shmget(keys.processed, 0, 0) >= 0) {
+      let p: Pipeline | undefined;
+      try {
+        p = openPipeline(name, o);
+      } catch {
+        // Half-created or being recycled: look again.
+      }
+      if (p && p.i32(R.runPid) === runPid) return p;
+      p?.detach();
+    }
+    libc.usleep(shim.shim_now_us() - t0 < 200_000 ? 500 : 10_000);
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * `run`: the everyday entry point. Starts producer (which creates the
- * pipeline, sized from the first frame), N workers and the consumer as
- * separate OS processes of this executable, replaces workers that die (at
+ * pipeline, sized from the first frame), N workers and the consumer at once
+ * as separate OS processes of this executable (workers and consumer wait for
+ * the rings), replaces workers that die (at
  * most RESTARTS_PER_SECOND; a frame that kills workers repeatedly is failed
  * by the pipeline itself, see Abort.POISONED), stops everything on SIGINT/
  * SIGTERM, removes every object it created, and reports.
@@ -100,6 +101,16 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
     env,
   });
   children.add({ role: "producer", proc: producer });
+  // Workers and consumer start now, in parallel with the producer: each waits
+  // for the rings this run's producer creates (--parent-pid: openWhenCreated).
+  const spawnWorker = () => {
+    const proc = Bun.spawn([...self, "work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "ignore", stderr: "inherit", env });
+    report.workerPids.push(proc.pid);
+    children.add({ role: "worker", proc });
+  };
+  for (let k = 0; k < o.workers; k++) spawnWorker();
+  const consumer = Bun.spawn([...self, "consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "inherit", stderr: "inherit", env });
+  children.add({ role: "consumer", proc: consumer });
   // Wait for "created" (the producer read the first frame and made the objects).
   const reader = producer.stdout.getReader();
   let line = "";
@@ -110,7 +121,9 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
   }
   reader.releaseLock();
   if (!line.startsWith("created")) {
-    await producer.exited;
+    // No rings: the waiting stages have nothing to do.
+    for (const c of children) if (c.proc !== producer) terminate(c);
+    await Promise.all([...children].map((c) => c.proc.exited));
     report.codes.producer = exitCodeOf(producer);
     report.code = stopping ? 128 + stopping : report.codes.producer || Exit.INTERNAL;
     return finish(report, t0, undefined, onInt, onTerm);
@@ -120,23 +133,18 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
     p = openPipeline(o.name);
     p.setI32(R.runPid, process.pid);
     const pl = p;
-    const spawnWorker = () => {
-      const proc = Bun.spawn([...self, "work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "ignore", stderr: "inherit", env });
-      report.workerPids.push(proc.pid);
-      children.add({ role: "worker", proc });
-    };
-    for (let k = 0; k < o.workers; k++) spawnWorker();
-    const consumer = Bun.spawn([...self, "consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "inherit", stderr: "inherit", env });
-    children.add({ role: "consumer", proc: consumer });
 
     const restartTimes: number[] = [];
     let consumerDone = false;
     let lastProgress = 0;
     while (children.size > 0) {
+      let timer: Timer | undefined;
       const exited = await Promise.race([
         ...[...children].map((c) => c.proc.exited.then(() => c)),
-        Bun.sleep(100).then(() => undefined),
+        new Promise<undefined>((res) => (timer = setTimeout(res, 100))),
       ]);
+      // A pending timer would keep this process alive up to 100 ms after the last stage exits.
+      clearTimeout(timer);
       sample(pl, report);
       o.onSample?.(pl);
       if (o.progress) lastProgress = progress(pl, t0, lastProgress);
