@@ -68,6 +68,16 @@
  *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
+ *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
+ *     only just before it is processed, and its result is published DONE on
+ *     its own; only the wake-ups (one DONE post, one RAW_FREED post) and the
+ *     raw FREE stores (each after its own DONE, so I3 holds) are deferred to
+ *     the batch's end. A worker therefore holds, at any moment, committed
+ *     frames (processed DONE, raw CLAIMED: I5 frees them, result kept) and at
+ *     most one frame in progress (I5 redoes it): a dead worker's batch is
+ *     committed or redone frame by frame exactly as single frames are.
+ *     Counters (worker table) are updated once per batch.
  *
  * MEMORY ORDERING
  *  All state words and cursors are accessed with JS Atomics (sequentially
@@ -82,7 +92,13 @@
  *  re-checks the word atomically, so no wake-up is lost and nothing
  *  accumulates the way semaphore tokens do); a publisher calls FUTEX_WAKE only
  *  when the event's sleeper count is non-zero, so an awake pipeline makes no
- *  syscall per frame. SysV semaphores carry what must survive kill -9: SEM_UNDO
+ *  syscall per frame.
+ *  E1 Wake one: post() wakes ONE sleeper (FUTEX_WAKE 1) after gen += 1 when
+ *     sleepers > 0, so every publication still reaches a sleeper (the sleeper
+ *     counted itself before its last check; a wake before it queued is seen
+ *     as a changed gen). A woken worker that finds more claimable frames than
+ *     its batch takes posts again (the wake is passed on). Changes every
+ *     sleeper must see (end of stream, abort, recovery) wake all (postAll). SysV semaphores carry what must survive kill -9: SEM_UNDO
  *  gives exact live-stage counts and a lock that is released by the kernel.
  */
 

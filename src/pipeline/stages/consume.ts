@@ -88,6 +88,12 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
   const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE;
+  /** Frame d is being processed (claimed, or its result being written) or waits READY for a worker. */
+  const inFlight = (): boolean => {
+    const i = d % K;
+    const r = stateOf(p.state(p.raw, i));
+    return stateOf(p.state(proc, i)) === State.WRITING || ((r === State.CLAIMED || r === State.READY) && p.slotF64(p.raw, i, S.n) === d);
+  };
   const tick = () => peers.tick(`frame n=${d}`);
 
   for (;;) {
@@ -97,7 +103,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
       if (over()) break;
       checkAbort(p);
       const w0 = shim.shim_now_us();
-      p.done.waitFor(ready, tick);
+      p.done.waitFor(ready, tick, 100, -1, inFlight);
       blockedUs += shim.shim_now_us() - w0;
       p.setF64(C.blockedUs, blockedUs);
       continue;

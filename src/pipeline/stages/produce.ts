@@ -67,6 +67,8 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let blockedUs = 0;
   let i = 0;
   const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
+  /** A worker is processing the frame in the slot we wait for. */
+  const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
   const paceUs = o.fps ? 1e6 / o.fps : 0;
   const t0 = shim.shim_now_us();
@@ -94,9 +96,19 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
           throw new ShmimgError(`raw ring full at frame seq ${info.seq} (--when-full fail): the ${K} slots are all in use; use --when-full block or drop, more --slots, or more workers`, Exit.INCOMPLETE);
         }
         const w0 = shim.shim_now_us();
-        p.rawFreed.waitFor(slotFree, tick);
+        p.rawFreed.waitFor(slotFree, tick, 100, -1, inFlight);
         blockedUs += shim.shim_now_us() - w0;
         p.setF64(P.blockedUs, blockedUs);
+      }
+      if (paceUs) {
+        // Sleep most of the gap (a busy wait would steal a core from the
+        // workers and the consumer on a small machine), spin the last 150 µs.
+        // Before WRITING: a slot marked WRITING means "a frame is coming now"
+        // to waiting workers (their spin decision, see event.ts).
+        const due = t0 + (frames + 1) * paceUs;
+        const left = due - shim.shim_now_us();
+        if (left > 300) libc.usleep(Math.floor(left - 150));
+        while (shim.shim_now_us() < due) {}
       }
       // FREE -> WRITING(me): only the producer leaves FREE, so a plain store is enough.
       p.setState(raw, i, me);
@@ -113,14 +125,6 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       } catch (e) {
         p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
         throw e;
-      }
-      if (paceUs) {
-        // Sleep most of the gap (a busy wait would steal a core from the
-        // workers and the consumer on a small machine), spin the last 150 µs.
-        const due = t0 + (frames + 1) * paceUs;
-        const left = due - shim.shim_now_us();
-        if (left > 300) libc.usleep(Math.floor(left - 150));
-        while (shim.shim_now_us() < due) {}
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
       // Publishes the frame: pairs with the state load in the workers' claim scan.

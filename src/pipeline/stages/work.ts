@@ -1,7 +1,10 @@
 /**
- * A worker: claims the next READY raw frame (circular scan from its last claim) whose processed slot is FREE
- * (I2), runs the op chain from the raw slot straight into the processed slot,
- * publishes DONE, then frees the raw slot (I3). Any number run at once.
+ * A worker: finds the next run of READY raw frames whose processed slots are
+ * FREE (I2) with one circular scan from its last claim, and for each: claims
+ * it (CAS), runs the op chain from the raw slot straight into the processed
+ * slot, publishes DONE. At the batch's end it wakes the consumer once, frees
+ * the raw slots (I3) and wakes the producer once (layout.ts B1). Any number
+ * run at once.
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
@@ -87,6 +90,11 @@ export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
   }
 }
 
+/** A batch takes at most this many frames ... */
+export const BATCH_FRAMES = 32;
+/** ... and stops growing once it holds this many payload bytes (a large frame is a batch of its own). */
+export const BATCH_BYTES = 128 << 10;
+
 function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkStats {
   const { raw, proc, K } = p;
   const peers = new Peers(p, "worker", o.timeoutS);
@@ -100,6 +108,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   let waitUs = 0;
   let bytes = 0;
   let pick = -1;
+  /** Raw slots of the current batch that this worker claimed and committed (freed at the batch's end). */
+  const batch: number[] = new Array(BATCH_FRAMES).fill(0);
+  const run: number[] = new Array(BATCH_FRAMES).fill(0);
 
   /**
    * A claimable frame's slot, or -1. The producer fills slots in order, so
@@ -109,12 +120,11 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
    * orders by n); it only keeps frames flowing roughly in order.
    */
   let hint = 0;
+  const claimable = (i: number): boolean => stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) === State.FREE; // I2
   const scan = (): number => {
     for (let k = 0; k < K; k++) {
       const i = (hint + k) % K;
-      if (stateOf(p.state(raw, i)) !== State.READY) continue;
-      if (stateOf(p.state(proc, i)) !== State.FREE) continue; // I2
-      return i;
+      if (claimable(i)) return i;
     }
     return -1;
   };
@@ -128,7 +138,18 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     return true;
   };
   const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
+  /** The producer is writing the next frame right now. */
+  const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
   const tick = () => peers.tick("a frame to process");
+  /** Frees the raw slots of the committed frames batch[0..count) (I3: their results are DONE). */
+  const release = (count: number): void => {
+    if (count === 0) return;
+    // Announces the results: pairs with the consumer's state loads (one wake-up per batch).
+    p.done.post();
+    // Frees the raw slots only now (I3): pairs with the producer's wait for FREE.
+    for (let k = 0; k < count; k++) p.setState(raw, batch[k]!, State.FREE);
+    p.rawFreed.post();
+  };
 
   for (;;) {
     checkSignals();
@@ -137,68 +158,89 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     if (pick < 0) {
       if (finished()) break;
       const w0 = shim.shim_now_us();
-      p.work.waitFor(ready, tick, 100, entry + W.sleeping);
+      p.work.waitFor(ready, tick, 100, entry + W.sleeping, inFlight);
       waitUs += shim.shim_now_us() - w0;
       p.setF64(entry + W.waitUs, waitUs);
       continue;
     }
-    const i = pick;
-    hint = (i + 1) % K;
-    // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
-    if (!p.casState(raw, i, State.READY, claimed)) continue;
-    p.setSlotF64(raw, i, S.ownerStart, myStart);
-    // The slot may have been recycled between scan and CAS (another worker
-    // finished frame n, the producer wrote n + K): re-check I2 now that we
-    // own it; only the consumer can change the processed slot from here on.
-    if (stateOf(p.state(proc, i)) !== State.FREE) {
-      p.setSlotF64(raw, i, S.ownerStart, 0);
-      p.setState(raw, i, State.READY);
-      continue;
+    // One scan picks a run of consecutive claimable frames (the batch rule,
+    // layout.ts B1); each is still claimed by its own CAS just before it is
+    // processed, so at any moment this worker holds committed frames and at
+    // most one frame in progress, exactly as with single frames.
+    let n = 0;
+    let runBytes = 0;
+    for (let i = pick; n < BATCH_FRAMES && runBytes < BATCH_BYTES && claimable(i); i = (i + 1) % K) {
+      run[n++] = i;
+      runBytes += p.slotU32(raw, i, S.len);
+      if (n === K) break;
     }
+    hint = (run[n - 1]! + 1) % K;
+    // More work than this batch takes and workers asleep: pass the wake-up on (wake one, not all).
+    if (claimable(hint)) p.work.post();
     const t0 = shim.shim_now_us();
-    p.slotFrame(raw, i, frame); // bounds-checked (I6)
-    let out;
+    let done = 0;
+    let batchBytes = 0;
     try {
-      out = chain.out(frame);
-      const outLen = payloadBytes(out.w, out.h, out.fmt);
-      if (outLen > procSlotBytes)
-        throw new ShmimgError(
-          `frame seq ${frame.seq}: "${chain.spec}" turns ${frame.w}x${frame.h} ${formatName(frame.fmt)} into ${out.w}x${out.h} ${formatName(out.fmt)} = ${outLen} bytes, larger than a processed slot (${procSlotBytes}); re-create the pipeline with \`init --op ${chain.spec}\` so the processed ring is sized for the chain`,
-          Exit.INVALID,
-        );
-    } catch (e) {
-      // Give the frame back and stop the pipeline: no worker can do better.
-      p.setF64(R.abortSeqF, frame.seq);
-      p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
-      p.setSlotF64(raw, i, S.ownerStart, 0);
-      p.setState(raw, i, State.READY);
-      p.postAll();
-      throw e;
+      for (let k = 0; k < n; k++) {
+        const i = run[k]!;
+        // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
+        if (!p.casState(raw, i, State.READY, claimed)) continue;
+        p.setSlotF64(raw, i, S.ownerStart, myStart);
+        // The slot may have been recycled between scan and CAS (another worker
+        // finished frame n, the producer wrote n + K): re-check I2 now that we
+        // own it; only the consumer can change the processed slot from here on.
+        if (stateOf(p.state(proc, i)) !== State.FREE) {
+          p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setState(raw, i, State.READY);
+          continue;
+        }
+        p.slotFrame(raw, i, frame); // bounds-checked (I6)
+        let out;
+        try {
+          out = chain.out(frame);
+          const outLen = payloadBytes(out.w, out.h, out.fmt);
+          if (outLen > procSlotBytes)
+            throw new ShmimgError(
+              `frame seq ${frame.seq}: "${chain.spec}" turns ${frame.w}x${frame.h} ${formatName(frame.fmt)} into ${out.w}x${out.h} ${formatName(out.fmt)} = ${outLen} bytes, larger than a processed slot (${procSlotBytes}); re-create the pipeline with \`init --op ${chain.spec}\` so the processed ring is sized for the chain`,
+              Exit.INVALID,
+            );
+        } catch (e) {
+          // Give the frame back and stop the pipeline: no worker can do better.
+          p.setF64(R.abortSeqF, frame.seq);
+          p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
+          p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setState(raw, i, State.READY);
+          p.postAll();
+          throw e;
+        }
+        p.setState(proc, i, writing);
+        if (frame.seq === FAULT_KILL_AT_SEQ && !FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
+        chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+        const outLen = payloadBytes(out.w, out.h, out.fmt);
+        p.setSlotF64(proc, i, S.n, frame.n);
+        p.setSlotF64(proc, i, S.seq, frame.seq);
+        p.setSlotU32(proc, i, S.w, out.w);
+        p.setSlotU32(proc, i, S.h, out.h);
+        p.setSlotU32(proc, i, S.fmt, out.fmt);
+        p.setSlotU32(proc, i, S.len, outLen);
+        p.setSlotF64(proc, i, S.stamp, frame.stamp);
+        // Publishes the result: pairs with the consumer's state load for slot n % K.
+        p.setState(proc, i, State.DONE);
+        if (frame.seq === FAULT_KILL_AT_SEQ && FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
+        batch[done++] = i;
+        batchBytes += outLen;
+        if (o.maxFrames && frames + done >= o.maxFrames) break;
+      }
+    } finally {
+      release(done);
     }
-    p.setState(proc, i, writing);
-    if (frame.seq === FAULT_KILL_AT_SEQ && !FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
-    chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
-    const outLen = payloadBytes(out.w, out.h, out.fmt);
-    p.setSlotF64(proc, i, S.n, frame.n);
-    p.setSlotF64(proc, i, S.seq, frame.seq);
-    p.setSlotU32(proc, i, S.w, out.w);
-    p.setSlotU32(proc, i, S.h, out.h);
-    p.setSlotU32(proc, i, S.fmt, out.fmt);
-    p.setSlotU32(proc, i, S.len, outLen);
-    p.setSlotF64(proc, i, S.stamp, frame.stamp);
-    // Publishes the result: pairs with the consumer's state load for slot n % K.
-    p.setState(proc, i, State.DONE);
-    p.done.post();
-    if (frame.seq === FAULT_KILL_AT_SEQ && FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
-    // Frees the raw slot only now (I3): pairs with the producer's wait for FREE.
-    p.setState(raw, i, State.FREE);
-    p.rawFreed.post();
-    frames++;
+    frames += done;
+    bytes += batchBytes;
     const t1 = shim.shim_now_us();
     busyUs += t1 - t0;
+    // Counters once per batch, not per frame.
     p.setF64(entry + W.frames, frames);
     p.setF64(entry + W.busyUs, busyUs);
-    bytes += outLen;
     p.setF64(entry + W.bytes, bytes);
     peers.frameDone(t1);
     if (o.maxFrames && frames >= o.maxFrames) break;
