@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, ourIpcObjects, parseNative, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { applyInProcess, objectsOf, ourIpcObjects, parseNative, sh, shmimg, SHMIMG, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 
 const dir = tmp();
 
@@ -80,5 +80,24 @@ describe("start-up", () => {
     expect(Buffer.compare(readFileSync(output), applyInProcess(gen.stdout, "invert"))).toBe(0);
     expect(codes).toEqual([0, 0, 0]);
     expect(shmimg(["clean", "--name", name]).code).toBe(0);
+  });
+});
+
+describe("workers and cores", () => {
+  test("--workers defaults to the CPUs the process may run on; asking for more warns once", () => {
+    const gen = shmimg(["gen", "--count", "20", "--size", "8x8", "--format", "gray8"]);
+    const input = join(dir, "cores.in");
+    writeFileSync(input, gen.stdout);
+    const one = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --op invert --input ${input} --output /dev/null`);
+    expect(one.stderr).toContain("with 1 workers");
+    expect(one.stderr).not.toContain("more than the");
+    expect(one.code).toBe(0);
+    const auto = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --workers auto --op invert --input ${input} --output /dev/null`);
+    expect(auto.stderr).toContain("with 1 workers");
+    expect(auto.code).toBe(0);
+    const many = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --workers 3 --op invert --input ${input} --output /dev/null`);
+    expect(many.stderr.match(/--workers 3 is more than the 1 CPU this process may run on/g)?.length).toBe(1);
+    expect(many.stderr).toContain("20 frames in, 20 out");
+    expect(many.code).toBe(0);
   });
 });

@@ -2,6 +2,8 @@ import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
+import { usableCores } from "../pipeline/ipc/proc";
+import { MAX_WORKERS } from "../pipeline/layout";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
 import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
@@ -37,7 +39,7 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", description: "Number of worker processes.", default: "2", valueHint: "N" },
+    workers: { type: "string", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
     name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
     ...inputArgs,
     ...outputArgs,
@@ -48,7 +50,9 @@ export default defineCommand({
     "latency-out": { type: "string", description: "(bench) Consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
   },
   async run({ args }) {
-    const workers = num(args.workers, "workers", 1, 32);
+    const cores = usableCores();
+    const workers = args.workers === "auto" ? Math.min(cores, MAX_WORKERS) : num(args.workers, "workers", 1, MAX_WORKERS);
+    if (workers > cores) log.warn(`run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; the extra workers take turns on them (--workers auto uses ${cores})`);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     num(args.timeout, "timeout", 0, 1e9, false);
