@@ -98,7 +98,11 @@
  *     counted itself before its last check; a wake before it queued is seen
  *     as a changed gen). A woken worker that finds more claimable frames than
  *     its batch takes posts again (the wake is passed on). Changes every
- *     sleeper must see (end of stream, abort, recovery) wake all (postAll). SysV semaphores carry what must survive kill -9: SEM_UNDO
+ *     sleeper must see (end of stream, abort, recovery) wake all (postAll),
+ *     and so does the consumer freeing a batch of processed slots: that can
+ *     make many frames claimable at once, and one woken worker that is slow
+ *     to get a CPU would hold them all (measured: 8 workers on 2 CPUs stalled
+ *     for 100 ms ticks when the consumer woke one). SysV semaphores carry what must survive kill -9: SEM_UNDO
  *  gives exact live-stage counts and a lock that is released by the kernel.
  */
 

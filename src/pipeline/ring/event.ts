@@ -19,7 +19,8 @@
  * sleeper (the argument above holds per publication: its FUTEX_WAKE(1) finds
  * the waiter queued, or the waiter's FUTEX_WAIT sees the changed gen), but a
  * frame wakes one worker, not all of them (no thundering herd). Conditions
- * every waiter must see (eos, abort, a recovered frame) use postAll().
+ * every waiter must see (eos, abort, a recovered frame) and the consumer's
+ * freeing of a batch of processed slots use postAll().
  */
 import { shim } from "../../native/shim";
 import { checkSignals } from "../../signals";
@@ -119,6 +120,11 @@ export class Event {
   /** Sets the sleepers count to 0: only for a role that has a single member that just joined. */
   resetSleepers(): void {
     Atomics.store(this.seg.i32, this.sleepers, 0);
+  }
+
+  /** Someone is counted asleep here (a post would wake it). */
+  hasSleepers(): boolean {
+    return Atomics.load(this.seg.i32, this.sleepers) > 0;
   }
 
   /** Publishes "something changed" to one sleeper; call after the state store it announces. */

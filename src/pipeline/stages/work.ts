@@ -175,8 +175,16 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       if (n === K) break;
     }
     hint = (run[n - 1]! + 1) % K;
-    // More work than this batch takes and workers asleep: pass the wake-up on (wake one, not all).
-    if (claimable(hint)) p.work.post();
+    // Workers asleep and more claimable frames than this batch takes (anywhere
+    // in the ring): pass the wake-up on (E1: wake one, not all).
+    if (p.work.hasSleepers()) {
+      for (let k = 0; k < K - n; k++) {
+        if (claimable((hint + k) % K)) {
+          p.work.post();
+          break;
+        }
+      }
+    }
     const t0 = shim.shim_now_us();
     let done = 0;
     let batchBytes = 0;
@@ -191,7 +199,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         // own it; only the consumer can change the processed slot from here on.
         if (stateOf(p.state(proc, i)) !== State.FREE) {
           p.setSlotF64(raw, i, S.ownerStart, 0);
+          // Given back: a worker that looked while we held it may be asleep now.
           p.setState(raw, i, State.READY);
+          p.work.post();
           continue;
         }
         p.slotFrame(raw, i, frame); // bounds-checked (I6)
