@@ -148,16 +148,28 @@ static void on_signal(int sig) {
  * SIGINT/SIGTERM/SIGHUP set a flag instead of killing the process, without
  * SA_RESTART, so a blocking read/futex returns EINTR and the stage loop can
  * detach cleanly. SIGPIPE is ignored: a closed output shows up as EPIPE.
+ * A signal that is ignored on entry (nohup, `&` without job control) or named
+ * in keep_ignored (bit 1 << sig: `run` passes on what it inherited ignored)
+ * stays ignored.
  */
-int shim_signals_install(void) {
+static int install_flag(int sig, const struct sigaction *sa, int keep_ignored) {
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old) < 0) return -errno;
+  if (old.sa_handler == SIG_IGN) return 0;
+  if (keep_ignored & (1 << sig)) return signal(sig, SIG_IGN) == SIG_ERR ? -errno : 0;
+  return sigaction(sig, sa, NULL) < 0 ? -errno : 0;
+}
+
+int shim_signals_install(int keep_ignored) {
   struct sigaction sa;
+  int r;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
-  if (sigaction(SIGINT, &sa, NULL) < 0) return -errno;
-  if (sigaction(SIGTERM, &sa, NULL) < 0) return -errno;
-  if (sigaction(SIGHUP, &sa, NULL) < 0) return -errno;
+  if ((r = install_flag(SIGINT, &sa, keep_ignored)) < 0) return r;
+  if ((r = install_flag(SIGTERM, &sa, keep_ignored)) < 0) return r;
+  if ((r = install_flag(SIGHUP, &sa, keep_ignored)) < 0) return r;
   signal(SIGPIPE, SIG_IGN);
   return 0;
 }

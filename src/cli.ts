@@ -5,26 +5,49 @@
  * into one `ERROR: ...` line and a documented exit code (process.exitCode, so
  * every finally block — detach, remove — still runs).
  */
-import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
-import { commands, exampleOf } from "./commands/index";
+import { defineCommand, runCommand, type CommandDef } from "citty";
+import { commands, exampleOf, HIDDEN } from "./commands/index";
 import { ShmimgError, Exit } from "./errors";
-import { printError } from "./log";
-import { EXIT_CODES } from "./commands/args";
+import { log, printError } from "./log";
+import { commonArgs, EXIT_CODES } from "./commands/args";
+import { checkArgv, closest, type ArgSpecs } from "./commands/argv";
+import { commandHelp, mainHelp } from "./commands/help";
+import { writeOut } from "./io/stdio";
 import pkg from "../package.json" with { type: "json" };
 
-const main = defineCommand({
-  meta: {
-    name: "shmimg",
-    version: pkg.version,
-    description: "Image-processing pipeline across processes over System V shared memory.",
-  },
-  subCommands: commands,
-});
+const DESCRIPTION = "Image-processing pipeline across processes over System V shared memory.";
+const EXAMPLE = "shmimg gen --count 1000 --size 640x480 | shmimg run -w 2 --op grayscale,blur -o out.shm";
 
-async function resolve(argv: string[]): Promise<[CommandDef<any>, CommandDef<any> | undefined]> {
-  const sub = argv.find((a) => !a.startsWith("-"));
-  if (sub && commands[sub]) return [await commands[sub]!(), main];
-  return [main, undefined];
+/** Help text to stdout; a reader that stops early (`| head -1`) is not an error. */
+function showHelp(text: string): number {
+  try {
+    writeOut(text);
+  } catch (e) {
+    if (!(e instanceof ShmimgError && e.code === Exit.SIGPIPE)) throw e;
+  }
+  return 0;
+}
+
+async function help(sub: string | undefined): Promise<number> {
+  if (!sub) {
+    const list = [];
+    for (const name of Object.keys(commands)) {
+      if (HIDDEN.has(name)) continue;
+      const meta = (await commands[name]!()).meta as { description?: string };
+      list.push({ name, description: meta?.description ?? "" });
+    }
+    return showHelp(mainHelp(DESCRIPTION, list, EXAMPLE, EXIT_CODES, process.stdout));
+  }
+  const cmd = await commands[sub]!();
+  const meta = cmd.meta as { description?: string };
+  const args = { ...(cmd.args as ArgSpecs), ...(commonArgs as ArgSpecs) };
+  return showHelp(commandHelp({ name: sub, description: meta?.description ?? "", args, example: await exampleOf(sub) }, EXIT_CODES, process.stdout));
+}
+
+function unknownCommand(word: string): number {
+  const guess = closest(word, Object.keys(commands).filter((c) => !HIDDEN.has(c)));
+  printError(`unknown command ${word}; ${guess ? `did you mean ${guess}?` : "run `shmimg --help` for the list"}`);
+  return Exit.INVALID;
 }
 
 async function cli(argv: string[]): Promise<number> {
@@ -32,22 +55,22 @@ async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    const [cmd, parent] = await resolve(argv);
-    await showUsage(cmd, parent);
-    const sub = parent ? argv.find((a) => !a.startsWith("-")) : undefined;
-    const example = sub ? await exampleOf(sub) : "shmimg gen --count 1000 --size 640x480 | shmimg run --workers 2 --op grayscale,blur > out.shm";
-    process.stdout.write(`Example: ${example ?? ""}\n${EXIT_CODES}\n`);
-    return 0;
-  }
-  const sub = argv[0]!;
-  if (!commands[sub]) {
-    printError(`unknown command "${sub}"; run \`shmimg --help\` for the list`);
+  const sub = argv[0];
+  if (sub === undefined || sub === "--help" || sub === "-h") return help(undefined);
+  if (sub.startsWith("-")) {
+    printError(`unknown option ${sub} for shmimg; give a command first (shmimg COMMAND ${sub}), see \`shmimg --help\``);
     return Exit.INVALID;
   }
-  if (argv.includes("--verbose")) (await import("./native/trace")).enableTrace();
+  if (!commands[sub]) return unknownCommand(sub);
+  const rest = argv.slice(1);
+  if (rest.includes("--help") || rest.includes("-h")) return help(sub);
   try {
-    await runCommand(main, { rawArgs: argv });
+    const cmd = await commands[sub]!();
+    const args = { ...(cmd.args as ArgSpecs), ...(commonArgs as ArgSpecs) };
+    const given = checkArgv(sub, args, rest);
+    if (given.has("quiet")) log.level = 1; // warnings and errors only
+    if (given.has("verbose")) (await import("./native/trace")).enableTrace();
+    await runCommand(defineCommand({ ...cmd, args } as CommandDef<any>), { rawArgs: rest });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof ShmimgError) {
@@ -56,7 +79,7 @@ async function cli(argv: string[]): Promise<number> {
       return e.code;
     }
     if (e && (e as { name?: string }).name === "CLIError") {
-      printError(`${(e as Error).message}; run \`shmimg ${sub} --help\``);
+      printError(`${(e as Error).message.replace(/\x1b\[[0-9;]*m/g, "")} for ${sub}; run \`shmimg ${sub} --help\``);
       return Exit.INVALID;
     }
     printError(`internal error: ${(e as Error)?.stack ?? e}`);

@@ -3,7 +3,12 @@
  * (no SA_RESTART, so blocking read/futex return EINTR) and every loop calls
  * checkSignals(), which throws Interrupted; the stage then detaches and exits
  * 130 (SIGINT) or 143 (SIGTERM/SIGHUP). SIGPIPE is ignored: EPIPE is handled.
+ * A signal the process inherited ignored (`nohup` ignores SIGHUP, `&` without
+ * job control ignores SIGINT) stays ignored, in `run` and in every stage it
+ * starts: Bun.spawn resets dispositions, so `run` names them in
+ * KEEP_IGNORED_ENV for its children.
  */
+import { readFileSync } from "node:fs";
 import { shim } from "./native/shim";
 import { ShmimgError } from "./errors";
 
@@ -15,11 +20,33 @@ export class Interrupted extends ShmimgError {
   }
 }
 
+/** Environment variable through which `run` passes its inherited-ignored signals (bit 1 << sig). */
+export const KEEP_IGNORED_ENV = "SHMIMG_KEEP_IGNORED";
+
+/** Signals among SIGHUP/SIGINT/SIGTERM ignored on entry (bit 1 << sig), from /proc/self/status SigIgn. */
+export function inheritedIgnored(): number {
+  let mask = 0n;
+  try {
+    const m = /^SigIgn:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) mask = BigInt(`0x${m[1]}`);
+  } catch {
+    return 0;
+  }
+  let bits = 0;
+  for (const sig of [1, 2, 15]) if ((mask >> BigInt(sig - 1)) & 1n) bits |= 1 << sig;
+  return bits;
+}
+
+/** The mask to keep ignored here: what this process inherited, plus what `run` inherited. */
+export function keepIgnored(): number {
+  return inheritedIgnored() | (Number(process.env[KEEP_IGNORED_ENV] ?? 0) & ((1 << 1) | (1 << 2) | (1 << 15)));
+}
+
 let installed = false;
 export function installSignalFlags(): void {
   if (installed) return;
   installed = true;
-  shim.shim_signals_install();
+  shim.shim_signals_install(keepIgnored());
 }
 
 export function checkSignals(): void {

@@ -185,7 +185,8 @@ describe("consumer and producer crashes", () => {
     (producer.stdin as import("bun").FileSink).write(stream.subarray(0, 30 * frameBytes + 1000)); // 30 frames and part of the 31st
     await (producer.stdin as import("bun").FileSink).flush();
     await waitFor(() => stat(name)?.producer.published === 30, 10_000, "30 frames published");
-    await Bun.sleep(100); // the producer is now blocked inside frame 31's payload (slot WRITING)
+    // The producer now holds frame 31's slot, blocked inside its payload.
+    await waitFor(() => stat(name)?.slotStates.some((s: any) => s.raw === "WRITING" && s.rawOwner === producer.pid), 10_000, "the producer writing frame 31");
     producer.kill("SIGKILL");
     await producer.exited;
     const err = await new Response(consumer.stderr).text();

@@ -4,9 +4,9 @@
  * kept alive until each flush, as ring slots are), through real fds.
  */
 import { ptr } from "bun:ffi";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { tmp } from "./spawning";
 import { Input } from "../src/io/input";
 import { Output } from "../src/io/output";
 import { makeSink, makeSource } from "../src/formats";
@@ -17,17 +17,11 @@ export interface Frame {
   data: Uint8Array;
 }
 
-const made: string[] = [];
+export { removeTempDirs } from "./spawning";
 
-/** A temporary directory, removed by removeTempDirs(). */
+/** A temporary directory, removed by removeTempDirs() (or after the suite). */
 export function tempDir(tag = "fmt"): string {
-  const d = mkdtempSync(join(tmpdir(), `shmimg-fmtest-${tag}-`));
-  made.push(d);
-  return d;
-}
-
-export function removeTempDirs(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  return tmp(`shmimg-fmtest-${tag}-`);
 }
 
 /** A slot-like buffer: 64 bytes longer than the payload, filled with 0xEE. */

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Format } from "../src/frame/format";
 import { yuv420pToRgb24 } from "../src/formats/convert";
 import { readFrames, removeTempDirs, tempDir, writeFrames, type Frame } from "./format-io";
+import { uniqueName } from "./census";
 
 // ------------------------------------------------------------------ tools
 
@@ -246,7 +247,8 @@ describe.skipIf(!FFMPEG)("png with ffmpeg", () => {
 // ------------------------------------------------------------------ end to end through `shmimg run`
 
 describe.skipIf(!FFMPEG || !NETPBM)("end to end: shmimg run with real formats", () => {
-  const RUN = `"${BUN}" src/cli.ts run --workers 2`;
+  /** A run under a name of the suite's (census.ts), one per call. */
+  const RUN = () => `"${BUN}" src/cli.ts run --workers 2 --name ${uniqueName("interop")}`;
   const SRC = "-f lavfi -i testsrc2=size=64x48:rate=25 -frames:v 10";
   const FF = "ffmpeg -v error -nostdin";
   const md5Lines = (text: string) => text.split("\n").filter((l) => l && (!l.startsWith("#") || l.startsWith("#dimensions")));
@@ -257,14 +259,14 @@ describe.skipIf(!FFMPEG || !NETPBM)("end to end: shmimg run with real formats", 
   const txt = (b: Uint8Array) => new TextDecoder().decode(b);
 
   test("y4m | run --op hflip | y4m: framemd5 equals ffmpeg -vf hflip", () => {
-    const ours = ok(sh(`${FF} ${SRC} -f yuv4mpegpipe - | ${RUN} --in-format y4m --op hflip --out-format y4m | ${FF} -f yuv4mpegpipe -i - -f framemd5 -`));
+    const ours = ok(sh(`${FF} ${SRC} -f yuv4mpegpipe - | ${RUN()} --in-format y4m --op hflip --out-format y4m | ${FF} -f yuv4mpegpipe -i - -f framemd5 -`));
     const ref = ok(sh(`${FF} ${SRC} -vf hflip -pix_fmt yuv420p -f framemd5 -`));
     expect(md5Lines(txt(ours)).length).toBe(11);
     expect(md5Lines(txt(ours))).toEqual(md5Lines(txt(ref)));
   }, T);
 
   test("rgb24 rawvideo | run --op invert equals ffmpeg negate", () => {
-    const ours = ok(sh(`${FF} ${SRC} -pix_fmt rgb24 -f rawvideo - | ${RUN} --in-format rawvideo --size 64x48 --pix-fmt rgb24 --op invert --out-format rawvideo`));
+    const ours = ok(sh(`${FF} ${SRC} -pix_fmt rgb24 -f rawvideo - | ${RUN()} --in-format rawvideo --size 64x48 --pix-fmt rgb24 --op invert --out-format rawvideo`));
     const ref = ok(sh(`${FF} ${SRC} -vf format=rgb24,negate -pix_fmt rgb24 -f rawvideo -`));
     expect(ours.length).toBe(10 * 64 * 48 * 3);
     expect(ours).toEqual(ref);
@@ -273,7 +275,7 @@ describe.skipIf(!FFMPEG || !NETPBM)("end to end: shmimg run with real formats", 
   test("PPM stream | run --op grayscale | pnm equals ppmtopgm", () => {
     const dir = tempDir("e2e-pnm");
     writeFileSync(join(dir, "in.ppm"), ok(sh(`${FF} ${SRC} -f image2pipe -c:v ppm -`)));
-    const ours = ok(sh(`${RUN} --in-format pnm --op grayscale --out-format pnm < "${dir}/in.ppm"`));
+    const ours = ok(sh(`${RUN()} --in-format pnm --op grayscale --out-format pnm < "${dir}/in.ppm"`));
     const ref = ok(sh(`ppmtopgm < "${dir}/in.ppm"`));
     expect(ours).toEqual(ref);
     expect(readFrames("pnm", ours).length).toBe(10);
@@ -283,7 +285,7 @@ describe.skipIf(!FFMPEG || !NETPBM)("end to end: shmimg run with real formats", 
     const dir = tempDir("e2e-png");
     mkdirSync(join(dir, "in"));
     ok(sh(`${FF} ${SRC} "${dir}/in/%03d.png"`));
-    ok(sh(`${RUN} --in-format png --input "${dir}/in" --op identity --out-format png --output "${dir}/out"`));
+    ok(sh(`${RUN()} --in-format png --input "${dir}/in" --op identity --out-format png --output "${dir}/out"`));
     expect(readdirSync(join(dir, "out")).sort().slice(0, 2)).toEqual(["frame-000000.png", "frame-000001.png"]);
     const a = ok(sh(`${FF} -i "${dir}/in/%03d.png" -pix_fmt rgb24 -f rawvideo -`));
     const b = ok(sh(`${FF} -i "${dir}/out/frame-%06d.png" -pix_fmt rgb24 -f rawvideo -`));
@@ -292,7 +294,7 @@ describe.skipIf(!FFMPEG || !NETPBM)("end to end: shmimg run with real formats", 
   }, T);
 
   test("a short final rawvideo frame exits 3 and says how many bytes came", () => {
-    const r = sh(`head -c 20000 /dev/zero | ${RUN} --in-format rawvideo --size 64x48 --pix-fmt rgb24 --out-format rawvideo`);
+    const r = sh(`head -c 20000 /dev/zero | ${RUN()} --in-format rawvideo --size 64x48 --pix-fmt rgb24 --out-format rawvideo`);
     expect(r.code).toBe(3);
     expect(r.stdout.length).toBe(2 * 9216);
     expect(r.stderr).toContain("partial frame at seq 2: expected 9216 bytes, got 1568 (rawvideo payload");

@@ -31,13 +31,12 @@ import { Output } from "../src/io/output";
 import { Chain, parseChain } from "../src/ops/chain";
 import { consume, joinConsumer, leaveConsumer } from "../src/pipeline/stages/consume";
 import { Eos, P } from "../src/pipeline/layout";
-import { keysFor } from "../src/pipeline/ipc/keys";
 import { exists, inspect } from "../src/pipeline/ipc/objects";
 import { cleanByName } from "../src/pipeline/ring/lifecycle";
 import { createPipeline, type Pipeline } from "../src/pipeline/ring/pipeline";
 import { produce } from "../src/pipeline/stages/produce";
 import { work } from "../src/pipeline/stages/work";
-import { objectsOf, ourIpcObjects, ROOT, SHMIMG, tmp } from "./helpers";
+import { notePid, objectsOf, ROOT, SHMIMG, tmp } from "./helpers";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed_f00d) >>> 0;
 const STREAMS = Number(process.env.FUZZ_STREAMS ?? 10_000);
@@ -317,11 +316,9 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Our objects still in the kernel, among the names this file used (ipcs once). */
+/** Our objects still in the kernel, among the names this file used. */
 function leaked(): string[] {
-  const keys = new Set<string>();
-  for (const n of used) for (const k of Object.values(keysFor(n, process.getuid!()))) keys.add("0x" + (k >>> 0).toString(16).padStart(8, "0"));
-  return ourIpcObjects().filter((l) => keys.has(l.trim().split(/\s+/)[0]!.toLowerCase()));
+  return [...used].flatMap(objectsOf);
 }
 
 /** Ring geometry for stream i: half of the streams get 16x16 rgba32, the rest a random smaller slot. */
@@ -502,6 +499,7 @@ describe("fuzz", () => {
       if (!viaPipe) writeFileSync(file, s.bytes);
       const args = ["run", "--op", "invert", "--name", name, "--workers", String(1 + (k % 3 === 0 ? 1 : 0)), ...(sized ? ["--max-size", "16x16", "--max-format", "rgba32"] : [])];
       const proc = Bun.spawn([...SHMIMG, ...args], { stdin: viaPipe ? "pipe" : Bun.file(file), stdout: "pipe", stderr: "pipe", cwd: ROOT });
+      notePid(proc.pid);
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, ourIpcObjects, parseNative, sh, shmimg, SHMIMG, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { applyInProcess, notePid, objectsOf, parseNative, ROOT, shmimg, SHMIMG, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 
 const dir = tmp();
 
@@ -28,6 +28,7 @@ describe("run", () => {
     const gen = shmimg(["gen", "--count", "50", "--size", "33x17", "--format", "rgba32"]);
     const r = shmimg(["run", "--workers", "2", "--op", "grayscale,blur,threshold:128,downscale2x"], { stdin: gen.stdout });
     expect(Buffer.compare(r.stdout, applyInProcess(gen.stdout, "grayscale,blur,threshold:128,downscale2x"))).toBe(0);
+    expect(objectsOf(`run-${r.pid}`)).toEqual([]); // the default name, run-PID, removed at the end
     expect(r.code).toBe(0);
   });
 
@@ -44,20 +45,18 @@ describe("run", () => {
   });
 });
 
-afterAll(() => {
-  expect(ourIpcObjects().filter((l) => l.includes("t-run"))).toEqual([]);
-});
 
 describe("start-up", () => {
-  test("workers and consumer started with --parent-pid before the pipeline exists wait for the rings the run's producer creates", async () => {
+  test("workers and consumer started with --wait-for before the pipeline exists wait for the rings that producer creates", async () => {
     const name = uniqueName("early");
     const parent = ["--parent-pid", String(process.pid)];
     const gen = shmimg(["gen", "--count", "200", "--size", "16x8", "--format", "rgb24", "--seed", "5"]);
     const output = join(dir, "early.out");
     // The producer creates the rings only once its first frame arrives on stdin.
     const producer = spawnShmimg(["produce", "--create", "--name", name, "--op", "invert", ...parent], { stdin: "pipe" });
-    const worker = spawnShmimg(["work", "--name", name, "--op", "invert", ...parent]);
-    const consumer = spawnShmimg(["consume", "--name", name, "--output", output, ...parent]);
+    const early = ["--wait-for", String(producer.pid), ...parent];
+    const worker = spawnShmimg(["work", "--name", name, "--op", "invert", ...early]);
+    const consumer = spawnShmimg(["consume", "--name", name, "--output", output, ...early]);
     let exited = false;
     worker.exited.then(() => (exited = true));
     consumer.exited.then(() => (exited = true));
@@ -84,18 +83,25 @@ describe("start-up", () => {
 });
 
 describe("workers and cores", () => {
+  /** shmimg pinned to CPU 0 (taskset execs it: the pid is shmimg's). */
+  const pinned = (args: string[]) => {
+    const r = Bun.spawnSync(["taskset", "-c", "0", ...SHMIMG, ...args], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: 110_000 });
+    notePid(r.pid);
+    return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+  };
+
   test("--workers defaults to the CPUs the process may run on; asking for more warns once", () => {
     const gen = shmimg(["gen", "--count", "20", "--size", "8x8", "--format", "gray8"]);
     const input = join(dir, "cores.in");
     writeFileSync(input, gen.stdout);
-    const one = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --op invert --input ${input} --output /dev/null`);
-    expect(one.stderr).toContain("with 1 workers");
+    const one = pinned(["run", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(one.stderr).toContain("with 1 worker ");
     expect(one.stderr).not.toContain("more than the");
     expect(one.code).toBe(0);
-    const auto = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --workers auto --op invert --input ${input} --output /dev/null`);
-    expect(auto.stderr).toContain("with 1 workers");
+    const auto = pinned(["run", "--workers", "auto", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(auto.stderr).toContain("with 1 worker ");
     expect(auto.code).toBe(0);
-    const many = sh(`taskset -c 0 ${SHMIMG.join(" ")} run --workers 3 --op invert --input ${input} --output /dev/null`);
+    const many = pinned(["run", "--workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null"]);
     expect(many.stderr.match(/--workers 3 is more than the 1 CPU this process may run on/g)?.length).toBe(1);
     expect(many.stderr).toContain("20 frames in, 20 out");
     expect(many.code).toBe(0);

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, copyFileSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, ROOT, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitForLine } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, ROOT, shmimg, spawnShmimg, tmp, notePid, uniqueName, waitFor } from "./helpers";
 import { encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 
 const dir = tmp();
@@ -52,7 +52,7 @@ describe("separate-shell mode", () => {
     expect(again.stderr).toMatch(/^ERROR: .*already exists/m);
     expect(again.code).toBe(2);
     const worker = spawnStage(["work", "--name", name, "--op", "invert"]);
-    await waitForLine(worker.stderr, null, 300); // let it attach
+    await waitFor(() => JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString()).live.workers === 1, 10_000, "the worker to attach");
     const refused = shmimg(["clean", "--name", name]);
     expect(refused.stderr).toMatch(/^ERROR: .*in use/m);
     expect(refused.code).toBe(2);
@@ -77,9 +77,9 @@ describe("backpressure", () => {
   test("a slow consumer makes the producer wait; nothing is lost and the summary reports the blocked time", async () => {
     const input = join(dir, "bp.in");
     writeFileSync(input, gen(300, "64x64", "gray8"));
-    const run = Bun.spawn([...SHMIMG, "run", "--workers", "2", "--op", "invert", "--slots", "4", "--input", input], { stdout: "pipe", stderr: "pipe", cwd: ROOT });
+    const run = spawnShmimg(["run", "--workers", "2", "--op", "invert", "--slots", "4", "--input", input], { stdout: "pipe" });
     // Read the output slowly: 4 KiB every 2 ms.
-    const reader = run.stdout.getReader();
+    const reader = (run.stdout as ReadableStream<Uint8Array>).getReader();
     const chunks: Uint8Array[] = [];
     for (;;) {
       const r = await reader.read();
@@ -168,23 +168,25 @@ describe("partial and invalid input", () => {
 });
 
 describe("the compiled binary", () => {
-  test("runs from another directory with native/libshim.so deleted", () => {
+  test("runs from another directory on its own embedded copy of native/libshim.so, not the checkout's", async () => {
     const bin = join(ROOT, "shmimg");
     if (!existsSync(bin)) throw new Error("./shmimg is not built: run `make test`, which builds it first");
     const elsewhere = tmp("shmimg-bin-");
-    copyFileSync(bin, join(elsewhere, "shmimg"));
-    Bun.spawnSync(["chmod", "+x", join(elsewhere, "shmimg")]);
-    const so = join(ROOT, "native/libshim.so");
-    const hidden = so + ".hidden";
-    renameSync(so, hidden);
-    try {
-      const g = Bun.spawnSync([join(elsewhere, "shmimg"), "gen", "--count", "20", "--size", "16x16"], { cwd: "/" });
-      const r = Bun.spawnSync([join(elsewhere, "shmimg"), "run", "--workers", "2", "--op", "invert"], { cwd: "/", stdin: g.stdout, stdout: "pipe", stderr: "pipe" });
-      expect(Buffer.compare(r.stdout as Buffer, applyInProcess(g.stdout as Buffer, "invert"))).toBe(0);
-      expect(r.exitCode).toBe(0);
-    } finally {
-      renameSync(hidden, so);
-    }
+    const copy = join(elsewhere, "shmimg");
+    copyFileSync(bin, copy);
+    chmodSync(copy, 0o755);
+    const g = Bun.spawnSync([copy, "gen", "--count", "20", "--size", "16x16"], { cwd: "/" });
+    // TMPDIR: where each process writes its private copy of the library before dlopen.
+    const run = Bun.spawn([copy, "run", "--workers", "2", "--op", "invert"], { cwd: "/", stdin: "pipe", stdout: "pipe", stderr: "pipe", env: { ...process.env, TMPDIR: elsewhere } });
+    notePid(run.pid);
+    const maps = () => (existsSync(`/proc/${run.pid}/maps`) ? readFileSync(`/proc/${run.pid}/maps`, "utf8") : "");
+    await waitFor(() => maps().includes(`${elsewhere}/shmimg-shim-`), 20_000, "the run to load its copy of the shim", maps);
+    expect(maps()).not.toContain(join(ROOT, "native"));
+    (run.stdin as import("bun").FileSink).write(g.stdout);
+    await (run.stdin as import("bun").FileSink).end();
+    const out = Buffer.from(await new Response(run.stdout).arrayBuffer());
+    expect(Buffer.compare(out, applyInProcess(g.stdout as Buffer, "invert"))).toBe(0);
+    expect(await run.exited).toBe(0);
   });
 });
 
@@ -207,8 +209,4 @@ describe("demos", () => {
     expect(out).toMatch(/exit=2\n$/);
     expect(r.exitCode).toBe(2);
   });
-});
-
-afterAll(() => {
-  // each test asserts its own objects; the preload checks the whole key space after the suite
 });

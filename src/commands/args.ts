@@ -2,7 +2,9 @@
  * Arguments several commands share, defined once and spread into `args`,
  * and the parsers for their values. Only commands import this module.
  */
+import { writeFileSync } from "node:fs";
 import { InvalidInput } from "../errors";
+import { writeOut } from "../io/stdio";
 import { parseFormat, parseSize } from "../frame/format";
 import { Chain, parseChain } from "../ops/chain";
 import { ringOptions, type Geometry } from "../pipeline/ring/sizing";
@@ -10,7 +12,7 @@ import type { CreateOptions } from "../pipeline/ring/pipeline";
 import type { WhenFull } from "../pipeline/stages/produce";
 
 export const nameArg = {
-  name: { type: "string", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
+  name: { type: "string", alias: "n", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
 } as const;
 
 export const timeoutArg = {
@@ -25,9 +27,53 @@ export const verboseArg = {
   verbose: { type: "boolean", description: "Log every IPC call with its arguments and result on stderr.", default: false },
 } as const;
 
-export const jsonArg = {
-  json: { type: "boolean", description: "Print the final report as JSON on stdout (or stderr when stdout carries frames).", default: false },
+/** Accepted by every command (the top level adds it to each one's args). */
+export const commonArgs = {
+  quiet: { type: "boolean", alias: "q", description: "Print no [info] lines or summary; warnings and ERROR lines stay.", default: false },
 } as const;
+
+/** Marks arguments used between `run` and its stages (or by bench): accepted, hidden from --help. */
+export const internal = { internal: true } as const;
+
+export const parentPidArg = {
+  "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID", internal: true },
+} as const;
+
+/** work and consume started by run at the same time as its producer. */
+export const waitForArg = {
+  "wait-for": { type: "string", description: "(used by run) First wait until the producer with this pid has created the pipeline.", valueHint: "PID", internal: true },
+} as const;
+
+export const latencyOutArg = {
+  "latency-out": { type: "string", description: "(bench) The consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE", internal: true },
+} as const;
+
+export const jsonArg = {
+  json: { type: "boolean", description: "Print the final report as JSON on stdout.", default: false },
+} as const;
+
+/** For commands whose stdout may carry frames: the report then needs a file of its own. */
+export const jsonOutArg = {
+  "json-out": { type: "string", description: "Write the final report as JSON to this file (needed for --json when frames go to stdout).", valueHint: "FILE" },
+} as const;
+
+/**
+ * Where a command's --json report goes: stdout when it carries no frames,
+ * else only --json-out FILE, so the report never shares a stream with frames
+ * or logs. Checked before anything starts; undefined when no report is asked.
+ */
+export function reportTarget(command: string, args: Record<string, unknown>, framesToStdout: boolean): ((report: unknown) => void) | undefined {
+  const file = args["json-out"] ? String(args["json-out"]) : undefined;
+  if (file) return (r) => writeFileSync(file, JSON.stringify(r) + "\n");
+  if (!args.json) return undefined;
+  if (framesToStdout) throw new InvalidInput(`${command} --json: the frames go to stdout, so the report would share it; give -o FILE for the frames or --json-out FILE for the report`);
+  return (r) => writeOut(JSON.stringify(r) + "\n");
+}
+
+/** Exit codes whose cause was printed on an ERROR line (no summary after it). */
+export function failed(code: number): boolean {
+  return code === 1 || code === 2 || code === 3 || code === 4;
+}
 
 export const EXIT_CODES = "Exit codes: 0 ok, 1 internal error, 2 invalid input or unavailable IPC resource, 3 stream incomplete, 4 a stage failed, 130/143 interrupted.";
 
@@ -47,7 +93,7 @@ export const geometryArgs = {
 } as const;
 
 export const inputArgs = {
-  input: { type: "string", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
+  input: { type: "string", alias: "i", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
   "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
   size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
   "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
@@ -56,7 +102,7 @@ export const inputArgs = {
 } as const;
 
 export const outputArgs = {
-  output: { type: "string", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
+  output: { type: "string", alias: "o", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
   "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
 } as const;
 

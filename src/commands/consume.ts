@@ -11,9 +11,10 @@ import { ShmimgError, Exit } from "../errors";
 import { log } from "../log";
 import { snapshot } from "../pipeline/ring/snapshot";
 import { LatencyLog } from "../bench/latency";
-import { jsonArg, nameArg, num, outputArgs, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { jsonArg, jsonOutArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, waitForArg, reportTarget, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { closeFd, openOutput } from "../io/files";
-import { perWorkerText } from "./summary";
+import { count, perWorkerText, rates } from "./summary";
+import { checkFramesStdout } from "../io/stdio";
 
 export const example = "shmimg consume --name cam --output out.shm";
 
@@ -25,10 +26,12 @@ export default defineCommand({
   args: {
     ...nameArg,
     ...outputArgs,
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies; wait until this run's producer has created the pipeline.", valueHint: "PID" },
-    "latency-out": { type: "string", description: "(bench) Save per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...parentPidArg,
+    ...waitForArg,
+    ...latencyOutArg,
     ...verboseArg,
     ...jsonArg,
+    ...jsonOutArg,
     ...timeoutArg,
     ...sharedGroupArg,
   },
@@ -38,7 +41,7 @@ export default defineCommand({
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const opts = { sharedGroup: args["shared-group"] };
     // run starts every stage at once: wait for the rings its producer creates.
-    const p = args["parent-pid"] ? openWhenCreated(args.name, Number(args["parent-pid"]), opts) : openPipeline(args.name, opts);
+    const p = args["wait-for"] ? openWhenCreated(args.name, Number(args["wait-for"]), opts) : openPipeline(args.name, opts);
     let fd = -1;
     let joined = false;
     try {
@@ -46,6 +49,8 @@ export default defineCommand({
       joined = true;
       const outFormat = String(args["out-format"]);
       const toStdout = !args.output || args.output === "-";
+      if (toStdout && outFormat !== "png") checkFramesStdout("consume");
+      const report_ = reportTarget("consume", args, toStdout && outFormat !== "png");
       if (at.delivered > 0) {
         if (toStdout) log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
         else log.info(`consume: resuming pipeline "${p.name}" at frame ${at.delivered}, output offset ${at.offset}`);
@@ -84,11 +89,12 @@ export default defineCommand({
         perWorker: Object.fromEntries(snap.workers.map((w) => [w.pid, w.frames])),
         stream: snap.producer.eos,
       };
-      if (args.json) process.stderr.write(JSON.stringify(report) + "\n");
+      report_?.(report);
       if (lat) lat.save(args["latency-out"]!);
       const eos = s.eos;
+      const rate = rates(s.frames, s.bytes, wallS);
       log.info(
-        `consume: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s: ${report.framesPerS.toFixed(0)} frames/s, ${report.mbPerS.toFixed(1)} MB/s; last seq ${s.lastSeq}, ${s.gaps} seq gaps, ${report.dropped} dropped, ${report.redone} redone; workers ${perWorkerText(report.perWorker)}; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
+        `consume: ${count(s.frames, "frame")} (${(s.bytes / 1e6).toFixed(1)} MB) from "${p.name}"${s.resumedAt ? ` after resuming at ${s.resumedAt}` : ""} in ${wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ${s.frames ? `last seq ${s.lastSeq}, ` : ""}${count(s.gaps, "seq gap")}, ${report.dropped} dropped, ${report.redone} redone; workers ${perWorkerText(report.perWorker)}; waited ${report.consumerWaitS.toFixed(3)} s, producer blocked ${report.producerBlockedS.toFixed(3)} s`,
       );
       if (eos !== Eos.OK) {
         const why = EOS_NAMES[eos] ?? `eos ${eos}`;

@@ -7,6 +7,8 @@ import { NativeSink } from "../formats/native";
 import { Output } from "../io/output";
 import { log } from "../log";
 import { num } from "./args";
+import { count as plural } from "./summary";
+import { checkFramesStdout } from "../io/stdio";
 
 export const example = "shmimg gen --count 100 --size 320x240 --format rgb24 --seed 7 > frames.shm";
 
@@ -28,6 +30,7 @@ export default defineCommand({
     const fmt = parseFormat(args.format);
     if (!fmt) throw new InvalidInput(`--format "${args.format}" is not one of gray8, rgb24, rgba32, yuv420p`);
     const seed = num(args.seed, "seed", 0, 0xffffffff);
+    checkFramesStdout("gen");
     const len = payloadBytes(size.w, size.h, fmt);
     const pattern = makePattern(size.w, size.h, fmt, seed);
     const base = ptr(pattern);
@@ -45,6 +48,6 @@ export default defineCommand({
     }
     // `base` is a raw pointer into `pattern`: keep the array alive until here.
     pattern.fill(0, 0, 0);
-    log.info(`gen: wrote ${count} frames of ${size.w}x${size.h} ${args.format} (${count * (len + 32)} bytes)`);
+    log.info(`gen: wrote ${plural(count, "frame")} of ${size.w}x${size.h} ${args.format} (${count * (len + 32)} bytes)`);
   },
 });

@@ -19,6 +19,9 @@ export async function exampleOf(name: string): Promise<string | undefined> {
 }
 
 
+/** Commands not listed in --help or suggested for a typo. */
+export const HIDDEN = new Set(["pipe-work"]);
+
 export const commands: Record<string, Lazy> = {
   gen: lazy(() => import("./gen")),
   init: lazy(() => import("./init")),
@@ -28,6 +31,8 @@ export const commands: Record<string, Lazy> = {
   clean: lazy(() => import("./clean")),
   run: lazy(() => import("./run")),
   stat: lazy(() => import("./stat")),
+  ls: lazy(() => import("./ls")),
+  probe: lazy(() => import("./probe")),
   ops: lazy(() => import("./ops")),
   bench: lazy(() => import("./bench")),
   "pipe-work": lazy(() => import("../bench/pipe-worker")), // hidden: bench's plain-pipe baseline

@@ -12,8 +12,10 @@ import type { FrameInfo, FrameSource } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
+import { checkFramesStdin } from "../io/stdio";
+import { count } from "./summary";
 
 export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
   const size = args.size ? parseSize(String(args.size)) : undefined;
@@ -35,9 +37,9 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false },
-    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN" },
-    "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID" },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
+    ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {
@@ -46,6 +48,7 @@ export default defineCommand({
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args["in-format"] !== "png" && (!args.input || args.input === "-")) checkFramesStdin("produce");
     const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
     let p: Pipeline | undefined;
     try {
@@ -60,7 +63,7 @@ export default defineCommand({
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
       const s = produce(p, source, { whenFull: mode, timeoutS, fps });
-      log.info(`produce: ${s.frames} frames (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
+      log.info(`produce: ${count(s.frames, "frame")} (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
     } finally {
       closeFd(fd);
       p?.detach();

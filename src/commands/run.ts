@@ -6,8 +6,9 @@ import { usableCores } from "../pipeline/ipc/proc";
 import { MAX_WORKERS } from "../pipeline/layout";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import { log, printError } from "../log";
-import { geometryArgs, inputArgs, jsonArg, num, outputArgs, timeoutArg, verboseArg, whenFull } from "./args";
-import { perWorkerText } from "./summary";
+import { failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
+import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
+import { count, perWorkerText, rates } from "./summary";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -22,12 +23,18 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
 }
 
 export function summary(r: RunReport, op: string, workers: number): string {
-  const fps = r.framesOut / Math.max(r.wallS, 1e-9);
+  const rate = rates(r.framesOut, r.bytesOut, r.wallS);
   return (
-    `run: ${r.framesIn} frames in, ${r.framesOut} out through "${op}" with ${workers} workers ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s: ` +
-    `${fps.toFixed(0)} frames/s, ${(r.bytesOut / Math.max(r.wallS, 1e-9) / 1e6).toFixed(1)} MB/s; ${r.dropped} dropped, ${r.redone} redone, ${r.restarts} restarts; ` +
+    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `${r.dropped} dropped, ${r.redone} redone, ${count(r.restarts, "restart")}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
+}
+
+/** The consumer was killed (no stage could say so): run reports it. */
+function consumerKilled(r: RunReport): boolean {
+  const c = r.codes.consumer;
+  return c > 128 && c !== 130 && c !== 141 && c !== 143;
 }
 
 export const example = "shmimg gen --count 1000 --size 640x480 | shmimg run --workers 2 --op grayscale,blur > out.shm";
@@ -39,15 +46,16 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
-    name: { type: "string", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    workers: { type: "string", alias: "w", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
     ...timeoutArg,
     ...jsonArg,
+    ...jsonOutArg,
     ...verboseArg,
-    "latency-out": { type: "string", description: "(bench) Consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE" },
+    ...latencyOutArg,
   },
   async run({ args }) {
     const cores = usableCores();
@@ -58,6 +66,10 @@ export default defineCommand({
     num(args.timeout, "timeout", 0, 1e9, false);
     const name = checkName(args.name ?? `run-${process.pid}`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
+    const framesToStdout = (!args.output || args.output === "-") && args["out-format"] !== "png";
+    if (!args.input || args.input === "-") checkFramesStdin("run");
+    if (framesToStdout) checkFramesStdout("run");
+    const report = reportTarget("run", args, framesToStdout);
     const r = await runPipeline({
       name,
       workers,
@@ -68,12 +80,11 @@ export default defineCommand({
       progress: !!process.stderr.isTTY,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
-    if (args.json) {
-      const text = JSON.stringify(r) + "\n";
-      (args.output && args.output !== "-" ? process.stdout : process.stderr).write(text);
-    }
+    report?.(r);
     if (r.error) printError(r.error);
-    log.info(summary(r, args.op, workers));
+    else if (consumerKilled(r)) printError(`the consumer died of signal ${r.codes.consumer - 128}: ${r.framesOut} of ${count(r.framesIn, "frame")} delivered; run again (frames after the last delivered one are lost with the pipeline)`);
+    // A stage (or run itself) already said why on an ERROR line: no summary after it.
+    if (!failed(r.code)) log.info(summary(r, args.op, workers));
     process.exitCode = r.code;
   },
 });

@@ -11,3 +11,14 @@ export function perWorkerText(perWorker: Record<string, number>): string {
   const s = [...v].sort((a, b) => a - b);
   return `[${v.length} processes; frames min ${s[0]} median ${s[s.length >> 1]} max ${s[s.length - 1]}]`;
 }
+
+/** "1 frame", "2 frames". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** "120 frames/s, 27.6 MB/s", or "" when too little was measured to give a rate. */
+export function rates(frames: number, bytes: number, wallS: number): string {
+  if (frames === 0 || wallS <= 0) return "";
+  return `${(frames / wallS).toFixed(0)} frames/s, ${(bytes / wallS / 1e6).toFixed(1)} MB/s`;
+}

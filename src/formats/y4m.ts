@@ -50,6 +50,87 @@ export interface Y4mParams {
   xtags: string[];
 }
 
+const WHERE = "y4m stream header (before frame #0)";
+
+/** The stream header line without its "\n", checked for the magic; null on an empty input. */
+function readHeaderLine(input: Input): string | null {
+  const line: number[] = [];
+  for (;;) {
+    const c = input.byte();
+    if (c < 0) {
+      if (line.length === 0) return null;
+      throw new PartialFrame(`partial frame at seq 0: the input ended inside the y4m stream header after ${line.length} bytes; the stream is truncated`);
+    }
+    if (c === 10) break;
+    line.push(c);
+    if (line.length === MAGIC.length && String.fromCharCode(...line) !== MAGIC) {
+      throw new InvalidInput(`${WHERE}: field magic is ${JSON.stringify(String.fromCharCode(...line))}, expected "YUV4MPEG2"; the input is not a y4m stream (use --in-format)`);
+    }
+    if (line.length > HEADER_MAX) throw new InvalidInput(`${WHERE}: longer than ${HEADER_MAX} bytes without a newline; the input is not a y4m stream`);
+  }
+  const text = String.fromCharCode(...line);
+  if (!text.startsWith(MAGIC) || (text.length > MAGIC.length && text[MAGIC.length] !== " ")) {
+    throw new InvalidInput(`${WHERE}: field magic: the line ${JSON.stringify(text.slice(0, 40))} does not start with "YUV4MPEG2 "; the input is not a y4m stream`);
+  }
+  return text;
+}
+
+/** The tags of a header line ("YUV4MPEG2 W.. H.. ..."); W and H required and in range. */
+function parseHeader(text: string): Y4mParams {
+  const p: Y4mParams = { w: -1, h: -1, colorspace: "420jpeg", rate: "", interlace: "", aspect: "", xtags: [] };
+  for (const tag of text.slice(MAGIC.length).split(" ")) {
+    if (tag === "") continue;
+    const v = tag.slice(1);
+    switch (tag[0]) {
+      case "W":
+      case "H": {
+        const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
+        if (!(n >= 1 && n <= MAX_DIMENSION)) throw new InvalidInput(`${WHERE}: field ${tag[0]} is ${JSON.stringify(v)}, expected an integer 1..${MAX_DIMENSION}`);
+        if (tag[0] === "W") p.w = n;
+        else p.h = n;
+        break;
+      }
+      case "C":
+        p.colorspace = v;
+        break;
+      case "F":
+        p.rate = v;
+        break;
+      case "I":
+        p.interlace = v;
+        break;
+      case "A":
+        p.aspect = v;
+        break;
+      case "X":
+        p.xtags.push(v);
+        break;
+      default:
+        break; // unknown tags are ignored, as the spec asks
+    }
+  }
+  if (p.w < 0) throw new InvalidInput(`${WHERE}: field W (width) is missing`);
+  if (p.h < 0) throw new InvalidInput(`${WHERE}: field H (height) is missing`);
+  return p;
+}
+
+/** The ring format a C tag's frames become (444 is converted to rgb24). */
+function ringFormat(colorspace: string): Format {
+  switch (colorspace) {
+    case "420jpeg":
+    case "420mpeg2":
+    case "420paldv":
+    case "420":
+      return Format.yuv420p;
+    case "mono":
+      return Format.gray8;
+    case "444":
+      return Format.rgb24;
+    default:
+      throw new InvalidInput(`${WHERE}: field C (colorspace) "${colorspace}" is not supported (420jpeg, 420mpeg2, 420paldv, 420, mono, 444); convert with ffmpeg -pix_fmt yuv420p`);
+  }
+}
+
 export class Y4mSource implements FrameSource {
   readonly name = "y4m";
   private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.yuv420p, seq: 0, len: 0 };
@@ -64,87 +145,20 @@ export class Y4mSource implements FrameSource {
 
   constructor(private readonly input: Input) {}
 
-  /** Reads the stream header line (the first call only). Returns false on an empty input. */
+  /** Reads and applies the stream header (the first call only). Returns false on an empty input. */
   private header(): boolean {
-    const input = this.input;
-    const line: number[] = [];
-    for (;;) {
-      const c = input.byte();
-      if (c < 0) {
-        if (line.length === 0) return false;
-        throw new PartialFrame(`partial frame at seq 0: the input ended inside the y4m stream header after ${line.length} bytes; the stream is truncated`);
-      }
-      if (c === 10) break;
-      line.push(c);
-      if (line.length === MAGIC.length && String.fromCharCode(...line) !== MAGIC) {
-        throw new InvalidInput(`y4m stream header (before frame #0): field magic is ${JSON.stringify(String.fromCharCode(...line))}, expected "YUV4MPEG2"; the input is not a y4m stream (use --in-format)`);
-      }
-      if (line.length > HEADER_MAX) throw new InvalidInput(`y4m stream header (before frame #0): longer than ${HEADER_MAX} bytes without a newline; the input is not a y4m stream`);
-    }
-    const text = String.fromCharCode(...line);
-    if (!text.startsWith(MAGIC) || (text.length > MAGIC.length && text[MAGIC.length] !== " ")) {
-      throw new InvalidInput(`y4m stream header (before frame #0): field magic: the line ${JSON.stringify(text.slice(0, 40))} does not start with "YUV4MPEG2 "; the input is not a y4m stream`);
-    }
-    const p: Y4mParams = { w: -1, h: -1, colorspace: "420jpeg", rate: "", interlace: "", aspect: "", xtags: [] };
-    const where = "y4m stream header (before frame #0)";
-    for (const tag of text.slice(MAGIC.length).split(" ")) {
-      if (tag === "") continue;
-      const v = tag.slice(1);
-      switch (tag[0]) {
-        case "W":
-        case "H": {
-          const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
-          if (!(n >= 1 && n <= MAX_DIMENSION)) throw new InvalidInput(`${where}: field ${tag[0]} is ${JSON.stringify(v)}, expected an integer 1..${MAX_DIMENSION}`);
-          if (tag[0] === "W") p.w = n;
-          else p.h = n;
-          break;
-        }
-        case "C":
-          p.colorspace = v;
-          break;
-        case "F":
-          p.rate = v;
-          break;
-        case "I":
-          p.interlace = v;
-          break;
-        case "A":
-          p.aspect = v;
-          break;
-        case "X":
-          p.xtags.push(v);
-          break;
-        default:
-          break; // unknown tags are ignored, as the spec asks
-      }
-    }
-    if (p.w < 0) throw new InvalidInput(`${where}: field W (width) is missing`);
-    if (p.h < 0) throw new InvalidInput(`${where}: field H (height) is missing`);
+    const text = readHeaderLine(this.input);
+    if (text === null) return false;
+    const p = parseHeader(text);
     const info = this.info;
     info.w = p.w;
     info.h = p.h;
-    switch (p.colorspace) {
-      case "420jpeg":
-      case "420mpeg2":
-      case "420paldv":
-      case "420":
-        info.fmt = Format.yuv420p;
-        this.streamLen = payloadBytes(p.w, p.h, Format.yuv420p);
-        break;
-      case "mono":
-        info.fmt = Format.gray8;
-        this.streamLen = p.w * p.h;
-        break;
-      case "444":
-        info.fmt = Format.rgb24;
-        this.streamLen = 3 * p.w * p.h;
-        this.scratch = new Uint8Array(this.streamLen);
-        this.scratchAddr = ptr(this.scratch);
-        break;
-      default:
-        throw new InvalidInput(
-          `${where}: field C (colorspace) "${p.colorspace}" is not supported (420jpeg, 420mpeg2, 420paldv, 420, mono, 444); convert with ffmpeg -pix_fmt yuv420p`,
-        );
+    info.fmt = ringFormat(p.colorspace);
+    // Planes in the stream: C444's three full planes are converted to rgb24 from a scratch buffer.
+    this.streamLen = info.fmt === Format.rgb24 ? 3 * p.w * p.h : payloadBytes(p.w, p.h, info.fmt);
+    if (info.fmt === Format.rgb24) {
+      this.scratch = new Uint8Array(this.streamLen);
+      this.scratchAddr = ptr(this.scratch);
     }
     info.len = payloadBytes(p.w, p.h, info.fmt);
     this.params = p;

@@ -44,7 +44,7 @@ const symbols = {
   shim_futex_wait: { args: [ptr, i32, i32], returns: i32 },
   shim_futex_wake: { args: [ptr, i32], returns: i32 },
   // ---- signals ----
-  shim_signals_install: { args: [], returns: i32 },
+  shim_signals_install: { args: [i32], returns: i32 },
   shim_signal_pending: { args: [], returns: i32 },
   shim_set_pdeathsig: { args: [i32], returns: i32 },
   // ---- clock / abi ----
@@ -74,7 +74,7 @@ export interface Shim {
   shim_shm_rmid(shmid: number): number;
   shim_futex_wait(addr: Ptr, expected: number, timeoutUs: number): number;
   shim_futex_wake(addr: Ptr, n: number): number;
-  shim_signals_install(): number;
+  shim_signals_install(keepIgnored: number): number;
   shim_signal_pending(): number;
   shim_set_pdeathsig(sig: number): number;
   shim_now_us(): number;

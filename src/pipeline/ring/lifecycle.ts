@@ -7,7 +7,7 @@ import { log } from "../../log";
 import { hexKey, keysFor } from "../ipc/keys";
 import { exists, foreign, inspect, inUse, isStale, removeObjects } from "../ipc/objects";
 import { libc } from "../../native/libc";
-import { shim } from "../../native/shim";
+import { shim, shmStat } from "../../native/shim";
 import { checkSignals } from "../../signals";
 import { R } from "../layout";
 import { checkName, createPipeline, openPipeline, type CreateOptions, type OpenOptions, type Pipeline } from "./pipeline";
@@ -53,29 +53,32 @@ export function cleanByName(name: string, force: boolean): CleanResult {
 
 /**
  * For a stage `run` starts at the same time as the producer (start-up runs in
- * parallel, see supervisor.ts): waits until the producer has created pipeline
- * `name` for this run, i.e. the processed segment exists (created last) and
- * R.runPid names the supervisor `runPid`, then returns it attached. A stale
- * pipeline of the same name (another runPid) is left alone until the producer
- * has recycled it. Polls every 0.5 ms for the first 0.2 s (the producer is
- * starting too), then every 10 ms (it may be waiting for its first frame on a
- * slow input). Never gives up on its own: the supervisor stops it if the
+ * parallel, see supervisor.ts): waits until the producer `producerPid` has
+ * created pipeline `name`, i.e. the processed segment (created last) names it
+ * as creator (IPC_STAT, no attach: attaching a stale pipeline of the same name
+ * would make it look in use to the producer about to recycle it), and R.runPid
+ * is set (the producer sets it after the delivery record is initialised);
+ * returns it attached. Polls every 0.5 ms for the first 0.2 s (the producer
+ * is starting too), then every 10 ms (it may be waiting for its first frame
+ * on a slow input). Never gives up on its own: the supervisor stops it if the
  * producer fails, and PDEATHSIG if the supervisor dies.
  */
-export function openWhenCreated(name: string, runPid: number, o: OpenOptions = {}): Pipeline {
+export function openWhenCreated(name: string, producerPid: number, o: OpenOptions = {}): Pipeline {
   checkName(name);
   const keys = keysFor(name, process.getuid!());
   const t0 = shim.shim_now_us();
   for (;;) {
     checkSignals();
-    if (libc.shmget(keys.processed, 0, 0) >= 0) {
+    const id = libc.shmget(keys.processed, 0, 0);
+    const st = id >= 0 ? shmStat(id) : -1;
+    if (typeof st !== "number" && st.cpid === producerPid) {
       let p: Pipeline | undefined;
       try {
         p = openPipeline(name, o);
       } catch {
-        // Half-created or being recycled: look again.
+        // Still being initialised: look again.
       }
-      if (p && p.i32(R.runPid) === runPid) return p;
+      if (p && p.i32(R.runPid) !== 0) return p;
       p?.detach();
     }
     libc.usleep(shim.shim_now_us() - t0 < 200_000 ? 500 : 10_000);

@@ -94,7 +94,7 @@ export function renderSnapshot(s: Snapshot): string {
     `pipeline "${s.name}"  keys raw ${s.keys.raw} processed ${s.keys.processed} sems ${s.keys.sems}  shmids ${s.shmids.raw}/${s.shmids.processed} semid ${s.shmids.semid}  attached ${s.attached}  creator pid ${s.creatorPid}`,
     `rings: ${s.slots} slots, raw ${s.rawSlotBytes} B, processed ${s.procSlotBytes} B (max ${s.maxGeometry}), max attempts ${s.maxAttempts}`,
     `live stages: producers ${s.live.producers}, workers ${s.live.workers}, consumers ${s.live.consumers}`,
-    `producer pid ${s.producer.pid} ${s.producer.alive ? "alive" : "not running"}: published ${s.producer.published} (last seq ${s.producer.lastSeq}), dropped ${s.producer.dropped}, blocked ${s.producer.blockedS.toFixed(3)} s, stream ${s.producer.eos}`,
+    `producer pid ${s.producer.pid} ${s.producer.alive ? "alive" : "not running"}: published ${s.producer.published} (last seq ${s.producer.lastSeq}), dropped ${s.producer.dropped}, blocked ${s.producer.blockedS.toFixed(3)} s, ${s.producer.ended ? `stream ended: ${s.producer.eos}` : "stream open"}`,
     `consumer pid ${s.consumer.pid} ${s.consumer.alive ? "alive" : "not running"}: delivered ${s.consumer.delivered} (last seq ${s.consumer.lastSeq}), output offset ${s.consumer.outputOffset}, waited ${s.consumer.waitedS.toFixed(3)} s, resumes ${s.consumer.resumes}`,
     `recovery: redone ${s.recovery.redone}, dead owners found ${s.recovery.deadOwnersFound}, abort ${s.recovery.abort}${s.recovery.abortSeq !== null ? ` (seq ${s.recovery.abortSeq})` : ""}`,
     `sleepers: producer ${s.events.rawFreed.sleepers}, workers ${s.events.work.sleepers}, consumer ${s.events.done.sleepers}`,

@@ -8,7 +8,7 @@ import { shim } from "../../native/shim";
 import { errnoName, libc } from "../../native/libc";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
-import { Interrupted } from "../../signals";
+import { checkSignals, Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
@@ -105,10 +105,15 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         // workers and the consumer on a small machine), spin the last 150 µs.
         // Before WRITING: a slot marked WRITING means "a frame is coming now"
         // to waiting workers (their spin decision, see event.ts).
+        // Sleeps are cut into ≤ 20 ms pieces with a signal check after each,
+        // so Ctrl-C ends a slowly paced stream at once (nothing to undo yet).
         const due = t0 + (frames + 1) * paceUs;
-        const left = due - shim.shim_now_us();
-        if (left > 300) libc.usleep(Math.floor(left - 150));
+        for (let left = due - shim.shim_now_us(); left > 300; left = due - shim.shim_now_us()) {
+          libc.usleep(Math.floor(Math.min(left - 150, 20_000)));
+          checkSignals();
+        }
         while (shim.shim_now_us() < due) {}
+        checkSignals();
       }
       // FREE -> WRITING(me): only the producer leaves FREE, so a plain store is enough.
       p.setState(raw, i, me);

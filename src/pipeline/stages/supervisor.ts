@@ -1,22 +1,29 @@
 /**
  * `run`: the everyday entry point. Starts producer (which creates the
- * pipeline, sized from the first frame), N workers and the consumer at once
- * as separate OS processes of this executable (workers and consumer wait for
- * the rings), replaces workers that die (at
- * most RESTARTS_PER_SECOND; a frame that kills workers repeatedly is failed
- * by the pipeline itself, see Abort.POISONED), stops everything on SIGINT/
- * SIGTERM, removes every object it created, and reports.
+ * pipeline, sized from the first frame), N workers and the consumer as
+ * separate OS processes of this executable, replaces workers that die (see
+ * restarts.ts; a frame that kills workers repeatedly is failed by the
+ * pipeline itself, see Abort.POISONED), stops everything on SIGINT/SIGTERM,
+ * removes every object it created, and reports (run-report.ts).
+ *
+ * The parts: run() spawns the producer, the workers and the consumer at once
+ * (workers and consumer wait for the rings: --wait-for, openWhenCreated)
+ * and waits for the producer's "created" handshake; loop() samples the pipeline
+ * and hands each exited child to onExit(), which applies the exit policy of
+ * its role; cleanup() kills what is left and removes the objects.
  */
-import type { Subprocess } from "bun";
-import { mostSevere, Exit } from "../../errors";
+import { Exit } from "../../errors";
 import { log } from "../../log";
-import { Abort, C, LINE, RESERVED_BASE, MAX_WORKERS, P, R, W, WORKERS_OFF } from "../layout";
+import { Abort, R } from "../layout";
 import { openPipeline, type Pipeline } from "../ring/pipeline";
 import { cleanByName } from "../ring/lifecycle";
 import { abortMessage } from "./peers";
-import { exitCodeOf, selfCommand } from "./spawn";
+import { Children, exitCodeOf, STOP_GRACE_MS, type Child } from "./children";
+import { RestartLimiter } from "./restarts";
+import { newReport, progress, runExitCode, sample, type RunReport } from "./run-report";
 
-export const RESTARTS_PER_SECOND = 5;
+export { RESTARTS_PER_SECOND } from "./restarts";
+export type { RunReport } from "./run-report";
 
 export interface RunOptions {
   name: string;
@@ -33,172 +40,181 @@ export interface RunOptions {
   onSample?: (p: Pipeline) => void;
 }
 
-export interface RunReport {
-  name: string;
-  code: number;
-  codes: { producer: number; consumer: number; workers: number[] };
-  framesIn: number;
-  framesOut: number;
-  bytesOut: number;
-  dropped: number;
-  redone: number;
-  restarts: number;
-  wallS: number;
-  producerBlockedS: number;
-  consumerWaitS: number;
-  perWorker: Record<string, number>;
-  workerPids: number[];
-  /** An error only the supervisor can report (a poisoned frame, a dead stage). */
-  error?: string;
+export async function runPipeline(o: RunOptions): Promise<RunReport> {
+  const s = new Supervisor(o);
+  s.trapSignals();
+  try {
+    return await s.run();
+  } finally {
+    s.releaseSignals();
+  }
 }
 
-type Child = { role: "producer" | "worker" | "consumer"; proc: Subprocess<any, any, any> };
+class Supervisor {
+  private readonly t0 = performance.now();
+  private readonly report: RunReport;
+  private readonly children = new Children(["--parent-pid", String(process.pid)]);
+  private readonly workerRestarts = new RestartLimiter();
+  /** Signal number that stops the run (0 while running). */
+  private stopping = 0;
+  /** When the consumer exited (0 while it runs): stages still there STOP_GRACE_MS later are stopped. */
+  private consumerDoneAt = 0;
+  private p: Pipeline | undefined;
+  private readonly onInt = () => this.stopOnSignal(2);
+  private readonly onTerm = () => this.stopOnSignal(15);
 
-export async function runPipeline(o: RunOptions): Promise<RunReport> {
-  const self = selfCommand();
-  const parent = ["--parent-pid", String(process.pid)];
-  const t0 = performance.now();
-  const report: RunReport = {
-    name: o.name,
-    code: 0,
-    codes: { producer: 0, consumer: 0, workers: [] },
-    framesIn: 0,
-    framesOut: 0,
-    bytesOut: 0,
-    dropped: 0,
-    redone: 0,
-    restarts: 0,
-    wallS: 0,
-    producerBlockedS: 0,
-    consumerWaitS: 0,
-    perWorker: {},
-    workerPids: [],
-  };
-  let stopping = 0; // signal number that stops the run
-  const children = new Set<Child>();
-  /** Pids this supervisor terminated: their 143 is our doing, not a failure. */
-  const terminated = new Set<number>();
-  const terminate = (c: Child) => {
-    terminated.add(c.proc.pid);
-    c.proc.kill("SIGTERM");
-  };
-  const onSignal = (sig: number) => () => {
-    if (stopping) return;
-    stopping = sig;
-    for (const c of children) terminate(c);
-  };
-  const onInt = onSignal(2);
-  const onTerm = onSignal(15);
-  process.on("SIGINT", onInt);
-  process.on("SIGTERM", onTerm);
-  process.on("SIGHUP", onTerm);
-
-  const env = { ...process.env, SHMIMG_QUIET: "1" };
-  const producer = Bun.spawn([...self, "produce", "--create", "--name", o.name, "--op", o.op, ...o.producerArgs, ...o.stageArgs, ...parent], {
-    stdin: "inherit",
-    stdout: "pipe",
-    stderr: "inherit",
-    env: byteMoverEnv(env, o.producerArgs, "--in-format"),
-  });
-  children.add({ role: "producer", proc: producer });
-  // Workers and consumer start now, in parallel with the producer: each waits
-  // for the rings this run's producer creates (--parent-pid: openWhenCreated).
-  const spawnWorker = () => {
-    const proc = Bun.spawn([...self, "work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "ignore", stderr: "inherit", env });
-    report.workerPids.push(proc.pid);
-    children.add({ role: "worker", proc });
-  };
-  for (let k = 0; k < o.workers; k++) spawnWorker();
-  const consumer = Bun.spawn([...self, "consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...parent], { stdin: "ignore", stdout: "inherit", stderr: "inherit", env: byteMoverEnv(env, o.consumerArgs, "--out-format") });
-  children.add({ role: "consumer", proc: consumer });
-  // Wait for "created" (the producer read the first frame and made the objects).
-  const reader = producer.stdout.getReader();
-  let line = "";
-  while (!line.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    line += new TextDecoder().decode(value);
+  constructor(private readonly o: RunOptions) {
+    this.report = newReport(o.name);
   }
-  reader.releaseLock();
-  if (!line.startsWith("created")) {
-    // No rings: the waiting stages have nothing to do.
-    for (const c of children) if (c.proc !== producer) terminate(c);
-    await Promise.all([...children].map((c) => c.proc.exited));
-    report.codes.producer = exitCodeOf(producer);
-    report.code = stopping ? 128 + stopping : report.codes.producer || Exit.INTERNAL;
-    return finish(report, t0, undefined, onInt, onTerm);
-  }
-  let p: Pipeline | undefined;
-  try {
-    p = openPipeline(o.name);
-    p.setI32(R.runPid, process.pid);
-    const pl = p;
 
-    const restartTimes: number[] = [];
-    let consumerDone = false;
-    let lastProgress = 0;
-    while (children.size > 0) {
-      let timer: Timer | undefined;
-      const exited = await Promise.race([
-        ...[...children].map((c) => c.proc.exited.then(() => c)),
-        new Promise<undefined>((res) => (timer = setTimeout(res, 100))),
-      ]);
-      // A pending timer would keep this process alive up to 100 ms after the last stage exits.
-      clearTimeout(timer);
-      sample(pl, report);
-      o.onSample?.(pl);
-      if (o.progress) lastProgress = progress(pl, t0, lastProgress);
-      if (!exited) continue;
-      children.delete(exited);
-      const code = exitCodeOf(exited.proc);
-      // Stages we stopped (signal or abort) report our decision, not a failure of their own.
-      if (terminated.has(exited.proc.pid) && (code === 143 || code === 130 || code === Exit.STAGE_FAILED)) continue;
-      if (exited.role === "producer") {
-        report.codes.producer = code;
-      } else if (exited.role === "consumer") {
-        consumerDone = true;
-        report.codes.consumer = code;
-        if (code !== 0 && code !== Exit.INCOMPLETE) {
-          // Nobody will drain the ring: stop the others.
-          pl.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR);
-          pl.postAll();
-          for (const c of children) terminate(c);
-        }
-      } else {
-        const killed = exited.proc.signalCode !== null && code !== 143 && code !== 130;
-        if (killed && !stopping && !consumerDone && pl.i32(R.abort) === Abort.NONE) {
-          // Replace a crashed worker, at most RESTARTS_PER_SECOND.
-          const now = performance.now();
-          while (restartTimes.length && now - restartTimes[0]! > 1000) restartTimes.shift();
-          if (restartTimes.length >= RESTARTS_PER_SECOND) await Bun.sleep(1000 - (now - restartTimes[0]!));
-          restartTimes.push(performance.now());
-          report.restarts++;
-          log.warn(`run: worker pid ${exited.proc.pid} died (${exited.proc.signalCode}); starting a replacement`);
-          spawnWorker();
-        } else if (!killed || stopping) {
-          report.codes.workers.push(code);
-          if (code !== 0 && !stopping && pl.i32(R.abort) === Abort.NONE) {
-            // A worker failed on its own (it printed why): nobody else would
-            // do better and, with no worker left, the pipeline would stall.
-            pl.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR);
-            pl.postAll();
-            for (const c of children) terminate(c);
-          }
-        }
-      }
+  /** Signals that stop the run, except those it inherited ignored (nohup, `&`): see signals.ts. */
+  private trapped(): [NodeJS.Signals, () => void][] {
+    const all: [NodeJS.Signals, number, () => void][] = [
+      ["SIGINT", 2, this.onInt],
+      ["SIGTERM", 15, this.onTerm],
+      ["SIGHUP", 1, this.onTerm],
+    ];
+    return all.filter(([, n]) => !(this.children.keepIgnored & (1 << n))).map(([s, , f]) => [s, f]);
+  }
+
+  trapSignals(): void {
+    for (const [sig, f] of this.trapped()) process.on(sig, f);
+  }
+
+  releaseSignals(): void {
+    for (const [sig, f] of this.trapped()) process.off(sig, f);
+  }
+
+  private stopOnSignal(sig: number): void {
+    if (this.stopping) return;
+    this.stopping = sig;
+    this.children.stopAll();
+  }
+
+  async run(): Promise<RunReport> {
+    const r = this.report;
+    const producer = this.spawnProducer();
+    // In parallel with the producer's start (start-up is most of a short job):
+    // they wait for the rings this producer creates (--wait-for, openWhenCreated).
+    const waitFor = ["--wait-for", String(producer.proc.pid)];
+    for (let k = 0; k < this.o.workers; k++) this.spawnWorker(waitFor);
+    this.spawnConsumer(waitFor);
+    if (!(await this.created(producer))) {
+      // No rings: the waiting stages have nothing to do.
+      this.children.stopAll();
+      while (this.children.size > 0) await this.children.next(100);
+      r.code = this.stopping ? 128 + this.stopping : r.codes.producer || Exit.INTERNAL;
+      return this.finish();
     }
-    sample(pl, report);
-    if (pl.i32(R.abort) === Abort.POISONED) report.error = abortMessage(pl);
-  } finally {
-    for (const c of children) c.proc.kill("SIGKILL");
-    if (p) p.detach();
-    const r = cleanByName(o.name, true);
+    try {
+      const p = (this.p = openPipeline(this.o.name));
+      p.setI32(R.runPid, process.pid);
+      await this.loop(p);
+      sample(p, r);
+      if (p.i32(R.abort) === Abort.POISONED) r.error = abortMessage(p);
+    } finally {
+      this.cleanup();
+    }
+    r.code = runExitCode(r, this.stopping);
+    return this.finish();
+  }
+
+  private spawnProducer(): Child {
+    const o = this.o;
+    return this.children.spawn("producer", ["produce", "--create", "--name", o.name, "--op", o.op, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: "pipe" }, byteMoverEnv(o.producerArgs, "--in-format"));
+  }
+
+  /** Waits for the producer's "created" (it read the first frame and made the objects). */
+  private async created(producer: Child): Promise<boolean> {
+    const reader = (producer.proc.stdout as ReadableStream<Uint8Array>).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    if (line.startsWith("created")) return true;
+    await producer.proc.exited;
+    this.report.codes.producer = exitCodeOf(producer.proc);
+    return false;
+  }
+
+  private spawnWorker(extra: string[] = []): void {
+    const o = this.o;
+    const c = this.children.spawn("worker", ["work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "ignore" });
+    this.report.workerPids.push(c.proc.pid);
+  }
+
+  private spawnConsumer(extra: string[]): void {
+    const o = this.o;
+    this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.consumerArgs, "--out-format"));
+  }
+
+  /** Until every child has exited: sample every 100 ms, apply the exit policy to each exit. */
+  private async loop(p: Pipeline): Promise<void> {
+    let lastProgress = 0;
+    while (this.children.size > 0) {
+      const exited = await this.children.next(100);
+      sample(p, this.report);
+      this.o.onSample?.(p);
+      if (this.o.progress) lastProgress = progress(p, this.t0, lastProgress);
+      if (exited) await this.onExit(p, exited);
+      // The stream is over; a stage that does not notice (stopped, stuck) must not keep run alive.
+      if (this.consumerDoneAt && performance.now() - this.consumerDoneAt > STOP_GRACE_MS) this.children.stopAll();
+    }
+  }
+
+  private async onExit(p: Pipeline, c: Child): Promise<void> {
+    const code = exitCodeOf(c.proc);
+    // Stages we stopped (signal or abort) report our decision, not a failure of their own.
+    if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === Exit.STAGE_FAILED)) return;
+    if (c.role === "producer") this.report.codes.producer = code;
+    else if (c.role === "consumer") this.onConsumerExit(p, code);
+    else await this.onWorkerExit(p, c, code);
+  }
+
+  private onConsumerExit(p: Pipeline, code: number): void {
+    this.consumerDoneAt = performance.now();
+    this.report.codes.consumer = code;
+    // Nobody will drain the ring: stop the others.
+    if (code !== 0 && code !== Exit.INCOMPLETE) this.abort(p);
+  }
+
+  private async onWorkerExit(p: Pipeline, c: Child, code: number): Promise<void> {
+    const killed = c.proc.signalCode !== null && code !== 143 && code !== 130;
+    if (killed && !this.stopping && !this.consumerDoneAt && p.i32(R.abort) === Abort.NONE) {
+      await this.workerRestarts.acquire();
+      this.report.restarts++;
+      log.warn(`run: worker pid ${c.proc.pid} died (${c.proc.signalCode}); starting a replacement`);
+      this.spawnWorker();
+      return;
+    }
+    if (killed && !this.stopping) return;
+    this.report.codes.workers.push(code);
+    // A worker failed on its own (it printed why): nobody else would do
+    // better and, with no worker left, the pipeline would stall.
+    if (code !== 0 && !this.stopping && p.i32(R.abort) === Abort.NONE) this.abort(p);
+  }
+
+  /** Stops the pipeline: the abort flag for the stages, SIGTERM for the processes. */
+  private abort(p: Pipeline): void {
+    p.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR);
+    p.postAll();
+    this.children.stopAll();
+  }
+
+  private cleanup(): void {
+    this.children.killAll();
+    this.p?.detach();
+    const r = cleanByName(this.o.name, true);
     if (r.refused) log.warn(r.refused);
   }
-  const producerCode = report.codes.producer >= 128 && report.codes.producer !== 141 ? Exit.STAGE_FAILED : report.codes.producer;
-  const consumerCode = report.codes.consumer >= 128 && report.codes.consumer !== 141 ? Exit.STAGE_FAILED : report.codes.consumer;
-  report.code = stopping ? 128 + stopping : mostSevere([producerCode, consumerCode, ...report.codes.workers]);
-  return finish(report, t0, p, onInt, onTerm);
+
+  private finish(): RunReport {
+    this.report.wallS = (performance.now() - this.t0) / 1000;
+    return this.report;
+  }
 }
 
 /**
@@ -209,45 +225,9 @@ export async function runPipeline(o: RunOptions): Promise<RunReport> {
  * for them unless the user set it; workers (op kernels, 2-4x faster with FTL)
  * keep it.
  */
-function byteMoverEnv(env: Record<string, string | undefined>, args: string[], flag: string): Record<string, string | undefined> {
+function byteMoverEnv(args: string[], flag: string): Record<string, string> {
   const k = args.indexOf(flag);
   const format = k >= 0 ? args[k + 1] : "native";
-  if ((format !== "native" && format !== "rawvideo") || env.BUN_JSC_useFTLJIT !== undefined) return env;
-  return { ...env, BUN_JSC_useFTLJIT: "0" };
-}
-
-function finish(report: RunReport, t0: number, _p: Pipeline | undefined, onInt: () => void, onTerm: () => void): RunReport {
-  report.wallS = (performance.now() - t0) / 1000;
-  process.off("SIGINT", onInt);
-  process.off("SIGTERM", onTerm);
-  process.off("SIGHUP", onTerm);
-  return report;
-}
-
-/** Reads counters from shared memory (before the objects are removed). */
-function sample(p: Pipeline, r: RunReport): void {
-  r.framesIn = p.f64(P.head);
-  r.dropped = p.f64(P.dropped);
-  r.producerBlockedS = p.f64(P.blockedUs) / 1e6;
-  r.redone = p.f64(R.redone);
-  const d = p.delivery();
-  r.framesOut = d.delivered;
-  r.bytesOut = d.offset;
-  for (let j = 0; j < MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + j * LINE;
-    const raw = p.i32(b + W.pid);
-    if (raw <= RESERVED_BASE) continue; // being registered
-    const pid = Math.abs(raw);
-    if (pid) r.perWorker[pid] = Math.max(r.perWorker[pid] ?? 0, p.f64(b + W.frames));
-  }
-  r.consumerWaitS = p.f64(C.blockedUs) / 1e6;
-}
-
-function progress(p: Pipeline, t0: number, last: number): number {
-  const now = performance.now();
-  if (now - last < 200) return last;
-  const s = (now - t0) / 1000;
-  const d = p.delivery();
-  process.stderr.write(`\r\x1b[Kshmimg run: ${d.delivered} frames, ${(d.delivered / s).toFixed(0)} frames/s, ${(d.offset / s / 1e6).toFixed(1)} MB/s`);
-  return now;
+  if ((format !== "native" && format !== "rawvideo") || process.env.BUN_JSC_useFTLJIT !== undefined) return {};
+  return { BUN_JSC_useFTLJIT: "0" };
 }

@@ -21,19 +21,19 @@ import { newSlotFrame, type Pipeline } from "../ring/pipeline";
 import type { Chain } from "../../ops/chain";
 
 /**
- * Fault injection for the crash tests: a worker SIGKILLs itself at this seq,
- * either after it has claimed the frame and started its processed slot
- * (SHMIMG_FAULT_KILL_PHASE unset or "writing": the half-written result must be
- * discarded and the frame redone) or after it has published the result but
- * before freeing the raw slot ("published": the frame must not be redone).
+ * The two points of a frame where a worker's death means different things:
+ * "writing" (claimed, processed slot WRITING: the half-written result must be
+ * discarded and the frame redone) and "published" (result DONE, raw slot not
+ * yet freed: the frame must not be redone).
  */
-const FAULT_KILL_AT_SEQ = Number(process.env.SHMIMG_FAULT_KILL_AT_SEQ ?? -1);
-const FAULT_KILL_PUBLISHED = process.env.SHMIMG_FAULT_KILL_PHASE === "published";
+export type WorkStep = "writing" | "published";
 
 export interface WorkOptions {
   timeoutS: number;
   /** Exit after this many frames (tests and chaos runs); 0 = no limit. */
   maxFrames?: number;
+  /** Called at each step of each frame (fault injection: the command layer sets it for the crash tests). */
+  onStep?: (step: WorkStep, seq: number) => void;
 }
 
 export interface WorkStats {
@@ -224,7 +224,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
           throw e;
         }
         p.setState(proc, i, writing);
-        if (frame.seq === FAULT_KILL_AT_SEQ && !FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
+        o.onStep?.("writing", frame.seq);
         chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
         const outLen = payloadBytes(out.w, out.h, out.fmt);
         p.setSlotF64(proc, i, S.n, frame.n);
@@ -236,7 +236,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         p.setSlotF64(proc, i, S.stamp, frame.stamp);
         // Publishes the result: pairs with the consumer's state load for slot n % K.
         p.setState(proc, i, State.DONE);
-        if (frame.seq === FAULT_KILL_AT_SEQ && FAULT_KILL_PUBLISHED) process.kill(process.pid, "SIGKILL");
+        o.onStep?.("published", frame.seq);
         batch[done++] = i;
         batchBytes += outLen;
         if (o.maxFrames && frames + done >= o.maxFrames) break;
