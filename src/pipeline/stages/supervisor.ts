@@ -228,6 +228,6 @@ class Supervisor {
 function byteMoverEnv(args: string[], flag: string): Record<string, string> {
   const k = args.indexOf(flag);
   const format = k >= 0 ? args[k + 1] : "native";
-  if ((format !== "native" && format !== "rawvideo") || process.env.BUN_JSC_useFTLJIT !== undefined) return {};
+  if (format !== "native" && format !== "rawvideo") return {};
   return { BUN_JSC_useFTLJIT: "0" };
 }
