@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { applyInProcess, shmimg, tmp } from "./helpers";
-import { loadDeliveries } from "../src/bench/latency";
+import { loadDeliveries } from "../src/io/latency-log";
 
 describe("bench", () => {
   test("pipe-work (the plain-pipe baseline) computes what the shm workers compute", () => {

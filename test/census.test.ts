@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { describeObject, objectsOf, ownedBySuite, uniqueName } from "./census";
-import { ROOT, SHMIMG, shmimg } from "./spawning";
+import { ROOT, SHMIMG, shmimg, spawnShmimg, waitFor } from "./spawning";
 
 /** init outside the helpers, as a stranger on the same machine would. */
 function strangerInit(name: string): number {
@@ -32,4 +32,22 @@ describe("the IPC census", () => {
     }
     expect([stranger, named, byCreator].flatMap(objectsOf)).toEqual([]);
   });
+
+  test("a run under its default name (run-PID) killed with SIGKILL leaves objects the census counts as the suite's", async () => {
+    const run = spawnShmimg(["run", "--op", "invert"], { stdin: "pipe" });
+    const name = `run-${run.pid}`;
+    try {
+      // One frame makes the rings; stdin stays open, so the run waits for more.
+      (run.stdin as import("bun").FileSink).write(shmimg(["gen", "--count", "1", "--size", "8x8"]).stdout);
+      await (run.stdin as import("bun").FileSink).flush();
+      await waitFor(() => objectsOf(name).length === 3, 20_000, `${name}'s three objects`);
+      run.kill("SIGKILL"); // no clean-up: its stages exit (parent death) and leave the objects
+      await run.exited;
+      const owned = new Set(ownedBySuite().map(describeObject));
+      expect(objectsOf(name).filter((o) => owned.has(o)).length).toBe(3);
+    } finally {
+      await waitFor(() => shmimg(["clean", "--name", name]).code === 0, 20_000, `clean ${name}`);
+    }
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
 });

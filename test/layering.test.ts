@@ -50,6 +50,10 @@ describe("layering", () => {
     expect(violations("pipeline/", ["commands/"])).toEqual([]);
   });
 
+  test("src/bench does not import src/commands (commands use the bench library, not the other way round)", () => {
+    expect(violations("bench/", ["commands/"])).toEqual([]);
+  });
+
   test("no stage reads a single environment variable (fault injection is a hook set by the command layer)", () => {
     const reads = all.filter((f) => f.file.startsWith("pipeline/")).filter((f) => /process\.env(\.|\[)/.test(readFileSync(join(SRC, f.file), "utf8")));
     expect(reads.map((f) => f.file)).toEqual([]);

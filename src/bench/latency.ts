@@ -1,96 +1,72 @@
 /**
- * Per-frame records gathered in the last stage of a pipeline and saved as a
- * raw little-endian Float64Array file of pairs: (latency µs = delivery minus
- * the producer's publish stamp, or NaN without stamps; delivery time µs,
- * CLOCK_MONOTONIC). The delivery times give the steady throughput of a run
- * (frames delivered between two moments, no start-up or tear-down in it);
- * the latencies give the percentiles.
+ * The latency scenario (S3): frames paced at a fixed rate, publish-to-
+ * delivery latency per frame (CLOCK_MONOTONIC), through the shm pipeline
+ * (the producer stamps each frame as it publishes it; the consumer records
+ * when it has it) and through the pipe chain (a paced, stamping pipe-work
+ * source; the frame-aware sink records). The first frames (warm-up: stages
+ * still starting) are left out of the steady percentiles.
  */
-import { writeFileSync, readFileSync } from "node:fs";
-import { shim } from "../native/shim";
+import { rmSync } from "node:fs";
+import { summarize, type LatencySummary } from "./stats";
+import { genFile, runChain, runShm, self, type RunResult } from "./runners";
+import { sized, workerCounts, type LatencySpec } from "./table";
+import { maxRss } from "./throughput";
+import type { Bench, Measured } from "./measure";
+import type { Kind, LatencyRow, LatencyScenario } from "./types";
 
-/** Grow-only record buffer; `add` is a bound arrow so it can be passed as a callback. */
-export class LatencyLog {
-  private buf = new Float64Array(8192);
-  count = 0;
+const EMPTY: LatencySummary = summarize(new Float64Array(0));
 
-  /** One delivered frame: its latency (NaN when unknown), stamped with the delivery time now. */
-  add = (us: number): void => {
-    if (2 * this.count + 2 > this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    const i = 2 * this.count++;
-    this.buf[i] = us;
-    this.buf[i + 1] = shim.shim_now_us();
-  };
-
-  save(path: string): void {
-    const s = this.buf.subarray(0, 2 * this.count);
-    writeFileSync(path, new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
-  }
-}
-
-export interface Deliveries {
-  /** Latency per frame, µs (NaN when the frames carried no stamp). */
-  lat: Float64Array;
-  /** Delivery time per frame, µs (CLOCK_MONOTONIC). */
-  at: Float64Array;
-}
-
-export function loadDeliveries(path: string): Deliveries {
-  const b = readFileSync(path);
-  const n = Math.floor(b.length / 16);
-  const all = new Float64Array(2 * n);
-  new Uint8Array(all.buffer).set(b.subarray(0, 16 * n));
-  const lat = new Float64Array(n);
-  const at = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    lat[i] = all[2 * i]!;
-    at[i] = all[2 * i + 1]!;
-  }
-  return { lat, at };
-}
-
-/**
- * Steady delivery rate: frames from index `from` to the last over the time
- * between their deliveries (frames delivered in one batch share a time).
- */
-export function steadyRate(at: Float64Array, from: number): { frames: number; seconds: number; fps: number } {
-  const last = at.length - 1;
-  if (from < 0 || from >= last) return { frames: 0, seconds: NaN, fps: NaN };
-  const frames = last - from;
-  const seconds = (at[last]! - at[from]!) / 1e6;
-  return { frames, seconds, fps: seconds > 0 ? frames / seconds : NaN };
-}
-
-export interface LatencySummary {
-  count: number;
-  minUs: number;
-  p50Us: number;
-  p90Us: number;
-  p99Us: number;
-  p999Us: number;
-  maxUs: number;
-  meanUs: number;
-}
-
-/** Nearest-rank percentiles over the samples (sorted copy; NaNs ignored). */
-export function summarize(samples: Float64Array): LatencySummary {
-  const s = Float64Array.from(samples.filter((x) => !Number.isNaN(x))).sort();
-  const n = s.length;
-  const at = (q: number) => (n === 0 ? NaN : s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!);
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += s[i]!;
+function latencyRow(b: Bench, sc: LatencyScenario, warmup: number, base: { id: string; label: string; kind: Kind; workers: number }, m: Measured): LatencyRow {
+  const frames = sc.frames;
+  if (!m.r) return { ...base, frames, warmup, fps: NaN, steady: EMPTY, all: EMPTY, peakRss: 0, procStats: [], foreignShare: 0, error: m.error, incidents: m.incidents };
+  const r: RunResult = m.r;
+  const s = r.deliveries?.lat ?? new Float64Array(0);
+  if (s.length !== frames) b.errors.push(`${sc.id} ${base.label}: ${s.length} latency samples for ${frames} frames`);
   return {
-    count: n,
-    minUs: n ? s[0]! : NaN,
-    p50Us: at(0.5),
-    p90Us: at(0.9),
-    p99Us: at(0.99),
-    p999Us: at(0.999),
-    maxUs: n ? s[n - 1]! : NaN,
-    meanUs: n ? sum / n : NaN,
+    ...base,
+    frames,
+    warmup,
+    fps: frames / r.wallS,
+    steady: summarize(s.subarray(Math.min(warmup, s.length))),
+    all: summarize(s),
+    peakRss: maxRss(r.procs),
+    procStats: r.procs,
+    foreignShare: r.foreignCpuS / (r.wallS * b.cfg.nproc),
+    incidents: m.incidents,
   };
+}
+
+const show = (row: LatencyRow) => (row.error ? `failed` : `p50 ${row.steady.p50Us.toFixed(1)} µs, p99 ${row.steady.p99Us.toFixed(1)} µs, max ${row.steady.maxUs.toFixed(0)} µs`);
+
+export async function runLatency(b: Bench, spec: LatencySpec): Promise<LatencyScenario> {
+  const { dir, pipeSize } = b.cfg;
+  const { id, size, format, op, fps } = spec;
+  const frames = sized(spec.frames, b.cfg.quick);
+  const warmup = sized(spec.warmup, b.cfg.quick);
+  const timeoutS = frames / fps + 15;
+  const file = b.file(`${id}-${size}`, "shm");
+  b.cfg.log(`${id}: generating ${frames} frames of ${size} ${format} ...`);
+  await genFile(file, frames, size, format, 120);
+  const sc: LatencyScenario = { kind: "latency", id, title: `latency, ${size} ${format} "${op}" paced at ${fps} frames/s`, size, format, op, fps, frames, rows: [] };
+  try {
+    for (const n of workerCounts(spec.workers, b.cfg.maxWorkers)) {
+      const m = await b.measure(`${id} shm ${n} worker(s)`, () => runShm({ dir, file, workers: n, op, fps, deliveries: true, timeoutS }), 1);
+      const row = latencyRow(b, sc, warmup, { id: `shm-${n}w`, label: `shm run, ${n} worker${n > 1 ? "s" : ""}`, kind: "shm", workers: n }, m);
+      sc.rows.push(row);
+      b.cfg.log(`${id}: shm ${n} worker(s) ${show(row)}`);
+    }
+    const latFile = b.file(`${id}-pipe-latency`, "f64");
+    const stages = [
+      { role: "producer (pipe-work source)", argv: self("pipe-work", "--mode", "source", "--fps", String(fps)) },
+      { role: "worker (pipe-work)", argv: self("pipe-work", "--op", op) },
+      { role: "consumer (pipe-work sink)", argv: self("pipe-work", "--mode", "sink", "--stamped", "--latency-out", latFile) },
+    ];
+    const m = await b.measure(`${id} pipe chain`, () => runChain({ dir, file, stages, pipeSize, timeoutS, deliveriesFile: latFile }), 1);
+    const row = latencyRow(b, sc, warmup, { id: "pipe-1w", label: "pipe chain, 1 worker", kind: "pipe", workers: 1 }, m);
+    sc.rows.push(row);
+    b.cfg.log(`${id}: pipe chain ${show(row)}`);
+  } finally {
+    rmSync(file, { force: true });
+  }
+  return sc;
 }

@@ -1,6 +1,6 @@
 /** The bench's human-readable table (the JSON is the BenchResult itself). */
 import { machineLine } from "./machine";
-import type { BenchResult, LatencyScenario, MemoryScenario, ThroughputScenario } from "./scenarios";
+import type { BenchResult, LatencyScenario, MemoryScenario, ScenarioResult, ThroughputScenario } from "./types";
 
 const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(1)} MiB` : "-");
 
@@ -28,7 +28,7 @@ function throughputTable(s: ThroughputScenario): string[] {
     r.memFrac === null ? "-" : `${(r.memFrac * 100).toFixed(0)}% (×${r.touches})`,
     r.kind === "cpu" || r.kind === "memcpy" ? "-" : MB(r.peakRss),
   ]);
-  const out = [`${s.id}  ${s.title}; ${(s.frameBytes / 1e6).toFixed(3)} MB/frame; memory ceiling ${(s.memcpy.bps / 1e9).toFixed(2)} GB/s (${s.memcpy.processes} copy loops; 1 loop ${(s.memcpy.oneBps / 1e9).toFixed(2)} GB/s)`];
+  const out = [`${s.id.padEnd(3)} ${s.title}; ${(s.frameBytes / 1e6).toFixed(3)} MB/frame; memory ceiling ${(s.memcpy.bps / 1e9).toFixed(2)} GB/s (${s.memcpy.processes} copy loops; 1 loop ${(s.memcpy.oneBps / 1e9).toFixed(2)} GB/s)`];
   out.push(...pad([head, ...rows], [false, true, true, true, true, true, true, true]));
   const shm = s.rows.filter((r) => r.kind === "shm");
   const one = shm.find((r) => r.workers === 1);
@@ -74,7 +74,7 @@ function latencyTable(s: LatencyScenario): string[] {
   ]);
   const w = s.rows[0]?.warmup ?? 0;
   return [
-    `S3  ${s.title}; publish -> consumer has it, CLOCK_MONOTONIC; first ${w} frames (warm-up: stages still starting) excluded`,
+    `${s.id.padEnd(3)} ${s.title}; publish -> consumer has it, CLOCK_MONOTONIC; first ${w} frames (warm-up: stages still starting) excluded`,
     ...pad([head, ...rows], [false, true, true, true, true, true, true, true, true, true]),
     ...incidents(s.rows),
     ...busy(s.rows),
@@ -87,7 +87,18 @@ function memoryTable(s: MemoryScenario): string[] {
   const sign = (g: number) => (Number.isFinite(g) ? `${g >= 0 ? "+" : ""}${(g * 100).toFixed(1)}%` : "n/a");
   const rows = s.procs.map((p) => [p.role, ...p.rss.map(MB), sign(p.growth), ...(c.length > 2 ? [sign(p.growthAfter)] : []), p.liveObjects.map((n) => (Number.isFinite(n) ? String(n) : "?")).join(" / ")]);
   const note = `peak RSS (VmHWM at exit) for ${c.join(" / ")} frames; growth = ${c[1]} vs ${c[0]} (the target)${c.length > 2 ? `, then = ${c[2]} vs ${c[1]} (levels off?)` : ""}`;
-  return [`MEM ${s.title}`, `  ${note}`, ...pad([head, ...rows], [false, ...c.map(() => true), true, ...(c.length > 2 ? [true] : []), true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+  return [`${s.id.padEnd(3)} ${s.title}`, `  ${note}`, ...pad([head, ...rows], [false, ...c.map(() => true), true, ...(c.length > 2 ? [true] : []), true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+}
+
+function scenarioTable(s: ScenarioResult): string[] {
+  switch (s.kind) {
+    case "throughput":
+      return throughputTable(s);
+    case "latency":
+      return latencyTable(s);
+    case "memory":
+      return memoryTable(s);
+  }
 }
 
 export function renderTable(r: BenchResult): string {
@@ -95,11 +106,7 @@ export function renderTable(r: BenchResult): string {
   out.push(`shmimg bench${r.quick ? " --quick" : ""}: ${machineLine(r.machine)}`);
   out.push(`frames from files in ${r.dir}, output /dev/null; pipes ${(r.pipeSize / 1024).toFixed(0)} KiB; frames/s = steady (delivery times at the last stage, after the first tenth of the frames), e2e = frames / wall incl. process start`);
   out.push("");
-  const { S1, S2, S3, S4, MEM } = r.scenarios;
-  for (const s of [S1, S2]) if (s) out.push(...throughputTable(s), "");
-  if (S3) out.push(...latencyTable(S3), "");
-  if (S4) out.push(...throughputTable(S4), "");
-  if (MEM) out.push(...memoryTable(MEM), "");
+  for (const s of Object.values(r.scenarios)) out.push(...scenarioTable(s), "");
   if (r.targets.length) {
     out.push("targets");
     out.push(...pad([["", "target", "goal", "measured"], ...r.targets.map((t) => [t.met ? "met" : "NOT met", t.what, t.goal, t.value])], [false, false, false, true]));

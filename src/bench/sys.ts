@@ -1,17 +1,10 @@
 /**
- * The few libc calls the bench needs beyond src/native/libc.ts: making pipes
- * (pipe2 with O_CLOEXEC, so only the child a pipe end is handed to holds it)
- * and sizing them (fcntl F_SETPIPE_SZ / F_GETPIPE_SZ).
+ * Pipes for the bench's chains: made with pipe2(O_CLOEXEC), so only the
+ * child a pipe end is handed to holds it, and sized with fcntl
+ * F_SETPIPE_SZ / F_GETPIPE_SZ (the symbols live in native/libc.ts).
  */
-import { dlopen, FFIType } from "bun:ffi";
 import { closeSync, readFileSync } from "node:fs";
-
-const { i32, ptr } = FFIType;
-
-const lib = dlopen("libc.so.6", {
-  pipe2: { args: [ptr, i32], returns: i32 },
-  fcntl: { args: [i32, i32, i32], returns: i32 },
-});
+import { libc } from "../native/libc";
 
 const O_CLOEXEC = 0o2000000;
 const F_SETPIPE_SZ = 1031;
@@ -28,14 +21,14 @@ export function pipeMaxSize(): number {
 
 /** Sets a pipe's buffer size (rounded up by the kernel); returns the size in effect, or -1. */
 export function setPipeSize(fd: number, bytes: number): number {
-  if (bytes > 0) lib.symbols.fcntl(fd, F_SETPIPE_SZ, bytes);
-  return lib.symbols.fcntl(fd, F_GETPIPE_SZ, 0);
+  if (bytes > 0) libc.fcntl(fd, F_SETPIPE_SZ, bytes);
+  return libc.fcntl(fd, F_GETPIPE_SZ, 0);
 }
 
 /** A new pipe [read end, write end], both close-on-exec; `size` > 0 sets its buffer. */
 export function makePipe(size = 0): [number, number] {
   const fds = new Int32Array(2);
-  if (lib.symbols.pipe2(fds, O_CLOEXEC) !== 0) throw new Error("pipe2 failed");
+  if (libc.pipe2(fds, O_CLOEXEC) !== 0) throw new Error("pipe2 failed");
   if (size > 0) setPipeSize(fds[1]!, size);
   return [fds[0]!, fds[1]!];
 }

@@ -6,9 +6,10 @@ import { InvalidInput } from "../errors";
 import { runBench } from "../bench/scenarios";
 import { renderTable } from "../bench/report";
 import { pipeMaxSize } from "../bench/sys";
+import { SCENARIOS as TABLE } from "../bench/table";
 import { num } from "./args";
 
-const SCENARIOS = ["S1", "S2", "S3", "S4", "MEM"];
+const SCENARIOS = TABLE.map((s) => s.id);
 
 /** A tmpfs with room for the frame files when there is one, else the temp dir. */
 function defaultDir(): string {
@@ -30,7 +31,7 @@ export default defineCommand({
     quick: { type: "boolean", description: "A ~30 s smoke version (fewer frames; numbers are indicative only).", default: false },
     json: { type: "boolean", description: "Print the results as JSON on stdout (the table then goes to stderr).", default: false },
     "max-workers": { type: "string", description: "S4 runs 1, 2, ... up to this many workers (default: number of CPUs, at least 2, at most 4).", valueHint: "N" },
-    only: { type: "string", description: "Comma-separated scenarios to run: S1, S2, S3, S4, MEM (default: all).", valueHint: "LIST" },
+    only: { type: "string", description: `Comma-separated scenarios to run: ${SCENARIOS.join(", ")} (default: all).`, valueHint: "LIST" },
     dir: { type: "string", description: "Directory for the frame files (default: /dev/shm when it has room, else the temp dir).", valueHint: "DIR" },
     "pipe-size": { type: "string", description: "Pipe buffer for the pipe chains, bytes (default: /proc/sys/fs/pipe-max-size; 0 = kernel default 64 KiB).", valueHint: "BYTES" },
     repeat: { type: "string", description: "Runs per throughput configuration; the best steady rate is kept (default 3, --quick 1).", valueHint: "N" },

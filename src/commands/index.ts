@@ -35,5 +35,5 @@ export const commands: Record<string, Lazy> = {
   probe: lazy(() => import("./probe")),
   ops: lazy(() => import("./ops")),
   bench: lazy(() => import("./bench")),
-  "pipe-work": lazy(() => import("../bench/pipe-worker")), // hidden: bench's plain-pipe baseline
+  "pipe-work": lazy(() => import("./pipe-work")), // hidden: bench's plain-pipe baseline
 };

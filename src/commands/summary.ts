@@ -1,4 +1,5 @@
 /** Text of the one-line summaries that commands print at their end. */
+import type { ConsumeReport } from "../pipeline/stages/consume-report";
 
 /**
  * Frames per worker process for a summary line: each count when there were
@@ -21,4 +22,14 @@ export function count(n: number, noun: string): string {
 export function rates(frames: number, bytes: number, wallS: number): string {
   if (frames === 0 || wallS <= 0) return "";
   return `${(frames / wallS).toFixed(0)} frames/s, ${(bytes / wallS / 1e6).toFixed(1)} MB/s`;
+}
+
+/** consume's last line. */
+export function consumeSummary(name: string, r: ConsumeReport): string {
+  const rate = rates(r.frames, r.bytes, r.wallS);
+  return (
+    `consume: ${count(r.frames, "frame")} (${(r.bytes / 1e6).toFixed(1)} MB) from "${name}"${r.resumedAt ? ` after resuming at ${r.resumedAt}` : ""} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `${r.frames ? `last seq ${r.lastSeq}, ` : ""}${count(r.seqGaps, "seq gap")}, ${r.dropped} dropped, ${r.redone} redone; workers ${perWorkerText(r.perWorker)}; ` +
+    `waited ${r.consumerWaitS.toFixed(3)} s, producer blocked ${r.producerBlockedS.toFixed(3)} s`
+  );
 }

@@ -13,7 +13,7 @@
  * Output: the payload bytes only, any ring format as is.
  */
 import { InvalidInput, PartialFrame } from "../errors";
-import { Format, formatName, payloadBytes } from "../frame/format";
+import { Format, payloadBytes } from "../frame/format";
 import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourceOptions } from "./types";
 
 /** ffmpeg pix_fmt names (and our ring names) -> ring format. */
@@ -81,9 +81,4 @@ export class RawvideoSink implements FrameSink {
 
   flushed(): void {}
   close(): void {}
-}
-
-/** For help texts: "gray, rgb24, rgba, yuv420p". */
-export function rawPixFmtNames(): string {
-  return ["gray", "rgb24", "rgba", "yuv420p"].map((n) => `${n} (${formatName(RAW_PIX_FMTS[n]!)})`).join(", ");
 }

@@ -34,6 +34,11 @@ export function parseFormat(name: string): Format | undefined {
 }
 
 /** Bytes of one frame's payload. yuv420p: full-size Y plane, then U and V at ceil(w/2) x ceil(h/2). */
+/** Width or height of a yuv420p chroma plane (the last odd row/column gets its own sample). */
+export function chromaDim(n: number): number {
+  return (n + 1) >> 1;
+}
+
 export function payloadBytes(w: number, h: number, fmt: Format): number {
   switch (fmt) {
     case Format.gray8:
@@ -43,7 +48,7 @@ export function payloadBytes(w: number, h: number, fmt: Format): number {
     case Format.rgba32:
       return w * h * 4;
     case Format.yuv420p:
-      return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
+      return w * h + 2 * chromaDim(w) * chromaDim(h);
   }
 }
 

@@ -13,6 +13,24 @@ import { ShmimgError, Exit } from "../errors";
 
 const BUF_BYTES = 256 * 1024;
 
+/** One read(2) of up to len bytes into addr; returns bytes (0 at EOF). Retries EINTR after checking signals, waits out EAGAIN. */
+export function readSome(fd: number, addr: number, len: number, label: string): number {
+  for (;;) {
+    const r = libc.read(fd, addr, len);
+    if (r >= 0) return r;
+    const err = errno();
+    if (err === E.EINTR) {
+      checkSignals();
+      continue;
+    }
+    if (err === E.EAGAIN) {
+      waitReadable(fd);
+      continue;
+    }
+    throw new ShmimgError(`read(fd=${fd}, ${label}) failed: ${errnoName(err)}. Check the input file or pipe.`, Exit.INVALID);
+  }
+}
+
 export class Input {
   private readonly buf = new Uint8Array(BUF_BYTES);
   private readonly bufAddr = ptr(this.buf);
@@ -33,22 +51,8 @@ export class Input {
     }
   }
 
-  /** One read(2) into addr; returns bytes (0 at EOF). Retries EINTR after checking signals. */
   private sysread(addr: number, len: number): number {
-    for (;;) {
-      const r = libc.read(this.fd, addr, len);
-      if (r >= 0) return r;
-      const err = errno();
-      if (err === E.EINTR) {
-        checkSignals();
-        continue;
-      }
-      if (err === E.EAGAIN) {
-        waitReadable(this.fd);
-        continue;
-      }
-      throw new ShmimgError(`read(fd=${this.fd}, ${this.label}) failed: ${errnoName(err)}. Check the input file or pipe.`, Exit.INVALID);
-    }
+    return readSome(this.fd, addr, len, this.label);
   }
 
   private fill(): boolean {

@@ -18,6 +18,29 @@ export class OutputClosed extends ShmimgError {
   }
 }
 
+/** write(2) of all len bytes at addr (short writes continued, EINTR retried after checking signals); EPIPE throws OutputClosed. */
+export function writeAll(fd: number, addr: number, len: number, label: string): void {
+  let done = 0;
+  while (done < len) {
+    const r = libc.write(fd, addr + done, len - done);
+    if (r >= 0) {
+      done += r;
+      continue;
+    }
+    const err = errno();
+    if (err === E.EINTR) {
+      checkSignals();
+      continue;
+    }
+    if (err === E.EAGAIN) {
+      waitWritable(fd);
+      continue;
+    }
+    if (err === E.EPIPE) throw new OutputClosed();
+    throw new ShmimgError(`write(fd=${fd}, ${label}) failed: ${errnoName(err)}. Check free space and the output path.`, Exit.INVALID);
+  }
+}
+
 export class Output {
   // struct iovec { void *base; size_t len; } x MAX_IOV, written as 32-bit
   // halves (a BigInt per field would allocate on every frame).

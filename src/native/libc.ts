@@ -31,6 +31,9 @@ const lib = dlopen("libc.so.6", {
   lseek: { args: [i32, i64_fast, i32], returns: i64_fast },
   memcpy: { args: [ptr, ptr, u64], returns: ptr },
   poll: { args: [ptr, u64, i32], returns: i32 },
+  // ---- pipes (the bench's chains) ----
+  pipe2: { args: [ptr, i32], returns: i32 },
+  fcntl: { args: [i32, i32, i32], returns: i32 },
   // ---- errno ----
   __errno_location: { args: [], returns: ptr },
   strerror: { args: [i32], returns: FFIType.cstring },
@@ -58,6 +61,8 @@ export interface Libc {
   writev(fd: number, iov: Ptr, n: number): number;
   ftruncate(fd: number, len: number): number;
   lseek(fd: number, off: number, whence: number): number;
+  pipe2(fds: Ptr, flags: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
   memcpy(dst: Ptr, src: Ptr, len: number): number;
   poll(fds: Ptr, n: number, timeoutMs: number): number;
   __errno_location(): number;

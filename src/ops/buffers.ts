@@ -2,6 +2,7 @@
  * Small buffer helpers shared by the ops: payload copies, cached 32-bit views,
  * grow-only scratch arrays and yuv420p plane arithmetic.
  */
+import { chromaDim } from "../frame/format";
 
 /** True on little-endian hosts (every platform Bun ships on); word-wise ops use it to place the alpha byte. */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -40,10 +41,8 @@ export class Int32Scratch {
   }
 }
 
-/** Width of a yuv420p chroma plane (ffmpeg's AV_CEIL_RSHIFT(w, 1)). */
-export function chromaDim(n: number): number {
-  return (n + 1) >> 1;
-}
+/** Width of a yuv420p chroma plane (ffmpeg's AV_CEIL_RSHIFT(w, 1)); defined with the formats. */
+export { chromaDim };
 
 /** Per-plane worker: treats one plane as a gray8 image (srcOff/dstOff are byte offsets of the plane). */
 export type PlaneFn = (

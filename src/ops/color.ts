@@ -2,7 +2,8 @@
  * Colour conversions: grayscale (-> gray8) and rgb (-> rgb24).
  */
 import { Format, type Geometry } from "../frame/format";
-import { LITTLE_ENDIAN, chromaDim, copyBytes, words } from "./buffers";
+import { yuv420pToRgb24 } from "../frame/bt601";
+import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
 import { ALL_FORMATS, checkInput, noArg, type Op, type OpDef } from "./types";
 
 /** An op converting any accepted format to `outFmt` at the same size. */
@@ -128,48 +129,6 @@ function rgbFromRgba(src: Uint8Array, dst: Uint8Array, px: number): void {
   }
 }
 
-// BT.601 limited-range integer tables (the classic 8-bit fixed-point form):
-//   C = Y - 16, D = U - 128, E = V - 128
-//   R = clip((298 C + 409 E + 128) >> 8)
-//   G = clip((298 C - 100 D - 208 E + 128) >> 8)
-//   B = clip((298 C + 516 D + 128) >> 8)
-const Y_TERM = new Int32Array(256);
-const RV = new Int32Array(256);
-const GU = new Int32Array(256);
-const GV = new Int32Array(256);
-const BU = new Int32Array(256);
-for (let v = 0; v < 256; v++) {
-  Y_TERM[v] = 298 * (v - 16) + 128;
-  RV[v] = 409 * (v - 128);
-  GU[v] = -100 * (v - 128);
-  GV[v] = -208 * (v - 128);
-  BU[v] = 516 * (v - 128);
-}
-/** clip to 0..255 of an index in -CLIP_OFF .. 1023-CLIP_OFF (covers -277..534, the reachable range). */
-const CLIP_OFF = 384;
-const CLIP = new Uint8Array(1024);
-for (let i = 0; i < 1024; i++) CLIP[i] = Math.max(0, Math.min(255, i - CLIP_OFF));
-
-/** yuv420p -> rgb24, chroma sample (x>>1, y>>1) used as is for its 2x2 block (no interpolation). */
-function rgbFromYuv(src: Uint8Array, dst: Uint8Array, w: number, h: number): void {
-  const cw = chromaDim(w);
-  const uOff = w * h;
-  const vOff = uOff + cw * chromaDim(h);
-  for (let y = 0; y < h; y++) {
-    const c0 = (y >> 1) * cw;
-    let s = y * w;
-    let d = s * 3;
-    for (let x = 0; x < w; x++, s++, d += 3) {
-      const u = src[uOff + c0 + (x >> 1)]!;
-      const v = src[vOff + c0 + (x >> 1)]!;
-      const yt = Y_TERM[src[s]!]!;
-      dst[d] = CLIP[((yt + RV[v]!) >> 8) + CLIP_OFF]!;
-      dst[d + 1] = CLIP[((yt + GU[u]! + GV[v]!) >> 8) + CLIP_OFF]!;
-      dst[d + 2] = CLIP[((yt + BU[u]!) >> 8) + CLIP_OFF]!;
-    }
-  }
-}
-
 export const rgbDef: OpDef = {
   name: "rgb",
   syntax: "rgb",
@@ -187,7 +146,7 @@ export const rgbDef: OpDef = {
       const px = g.w * g.h;
       if (g.fmt === Format.gray8) rgbFromGray(src, dst, px);
       else if (g.fmt === Format.rgba32) rgbFromRgba(src, dst, px);
-      else if (g.fmt === Format.yuv420p) rgbFromYuv(src, dst, g.w, g.h);
+      else if (g.fmt === Format.yuv420p) yuv420pToRgb24(src, g.w, g.h, dst);
       else copyBytes(src, dst, px * 3);
     });
   },

@@ -80,12 +80,17 @@
  *     Counters (worker table) are updated once per batch.
  *
  * MEMORY ORDERING
- *  All state words and cursors are accessed with JS Atomics (sequentially
- *  consistent; on x86-64 a store is a plain MOV + fence-free ordering by TSO,
- *  CAS is LOCK CMPXCHG). Payload and slot fields are written with plain stores
- *  *before* the state store that publishes them (release) and read *after*
- *  the state load that observed the publication (acquire). Each publishing
- *  store says in a comment which load it pairs with.
+ *  State words, P.eos, R.abort, the event words and D.gen are accessed with JS
+ *  Atomics (sequentially consistent; on x86-64 a load is a plain MOV, a store
+ *  is XCHG (or MOV + MFENCE), a CAS is LOCK CMPXCHG). The f64 cursors and
+ *  counters are plain stores: P.head is only a progress figure while the
+ *  stream runs and is decided on only after the P.eos store that follows it
+ *  (release) has been observed by an Atomics load (acquire); the D copies are
+ *  published by the D.gen store; counters are statistics. Payload and slot
+ *  fields are written with plain stores *before* the state store that
+ *  publishes them (release) and read *after* the state load that observed the
+ *  publication (acquire). Each publishing store says in a comment which load
+ *  it pairs with.
  *
  * WHY FUTEX FOR WAITING, SEMAPHORES FOR MEMBERSHIP
  *  A sleeping stage waits on an event word with FUTEX_WAIT (the kernel
@@ -173,7 +178,7 @@ export const R = {
   redone: 448, // f64 frames handed out again after a worker died
   recoveries: 456, // f64 dead owners found
   abort: 464, // i32 Abort code (Atomics); non-zero stops every stage
-  abortSeq: 468, // i32 unused padding
+  // 468..471 free (keeps the f64 below 8-byte aligned)
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
 } as const;
@@ -210,6 +215,13 @@ export const W = {
   attachedUs: 40, // f64 CLOCK_MONOTONIC when it attached
   bytes: 48, // f64 output bytes committed
 } as const;
+
+/** Byte offset of worker table entry j (0 <= j < MAX_WORKERS). */
+export function workerEntry(j: number): number {
+  return WORKERS_OFF + j * LINE;
+}
+/** The byte offsets of every worker table entry, in table order. */
+export const WORKER_ENTRIES: readonly number[] = Array.from({ length: MAX_WORKERS }, (_, j) => workerEntry(j));
 
 export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
 export const PROC_SLOT_TABLE = 128;

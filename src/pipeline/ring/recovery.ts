@@ -10,13 +10,12 @@
  */
 import { isAlive } from "../ipc/proc";
 import { lock, unlock } from "../ipc/sems";
-import { Abort, Eos, H, LINE, MAX_WORKERS, ownerOf, P, packState, R, S, State, stateOf, W, WORKERS_OFF } from "../layout";
+import { Abort, Eos, H, ownerOf, P, packState, R, S, State, stateOf, W, WORKER_ENTRIES } from "../layout";
 import type { Pipeline } from "./pipeline";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */
 function workerStart(p: Pipeline, pid: number): number {
-  for (let j = 0; j < MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + j * LINE;
+  for (const b of WORKER_ENTRIES) {
     if (p.i32(b + W.pid) === pid) return p.f64(b + W.start);
   }
   return 0;
@@ -57,7 +56,7 @@ export function anyDead(p: Pipeline): boolean {
     const s = stateOf(w);
     if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
-  for (let j = 0; j < MAX_WORKERS; j++) if (deadSleeper(p, WORKERS_OFF + j * LINE)) return true;
+  for (const b of WORKER_ENTRIES) if (deadSleeper(p, b)) return true;
   return producerDead(p);
 }
 
@@ -104,10 +103,13 @@ export function recover(p: Pipeline): RecoveryResult {
             p.setF64(R.abortSeqF, res.poisonedSeq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
-        } else if ((p.setSlotF64(p.raw, i, S.ownerStart, 0), p.casState(p.raw, i, w, State.READY))) {
+        } else {
+          p.setSlotF64(p.raw, i, S.ownerStart, 0); // no claimer (see ownerAlive)
           // Publishes the frame again: pairs with the claim scan in work.ts.
-          p.setF64(R.redone, p.f64(R.redone) + 1);
-          res.redone++;
+          if (p.casState(p.raw, i, w, State.READY)) {
+            p.setF64(R.redone, p.f64(R.redone) + 1);
+            res.redone++;
+          }
         }
       } else if (s === State.WRITING && !ownerAlive(p, owner, i)) {
         // The producer died inside this frame: discard it (never delivered).
@@ -130,8 +132,7 @@ export function recover(p: Pipeline): RecoveryResult {
     }
     // Worker table: mark dead workers' entries free for reuse (pid negated keeps
     // stats visible) and take a worker killed asleep out of the WORK sleepers.
-    for (let j = 0; j < MAX_WORKERS; j++) {
-      const b = WORKERS_OFF + j * LINE;
+    for (const b of WORKER_ENTRIES) {
       const pid = p.i32(b + W.pid);
       if (workerEntryDead(p, b) && p.casI32(b + W.pid, pid, -pid)) p.work.releaseSleeper(b + W.sleeping);
     }

@@ -2,7 +2,7 @@
  * A point-in-time view of a pipeline for `shmimg stat`: header, cursors,
  * every slot's state and owner, stages (alive or dead), counters.
  */
-import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, LINE, MAX_WORKERS, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKERS_OFF, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "../layout";
+import { RESERVED_BASE, C, D, Eos, EOS_NAMES, H, ownerOf, P, R, S, Sem, STATE_NAMES, stateOf, W, WORKER_ENTRIES, Abort, EV_RAW_FREED, EV_WORK, EV_DONE, EV_SLEEPERS } from "../layout";
 import { liveCount } from "../ipc/sems";
 import { isAlive } from "../ipc/proc";
 import { hexKey } from "../ipc/keys";
@@ -47,8 +47,7 @@ export function snapshot(p: Pipeline) {
     });
   }
   const workers = [];
-  for (let j = 0; j < MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + j * LINE;
+  for (const b of WORKER_ENTRIES) {
     const pid = p.i32(b + W.pid);
     if (pid <= RESERVED_BASE) continue; // being registered
     if (pid === 0) continue;

@@ -5,10 +5,11 @@
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
-import { errnoName, libc } from "../../native/libc";
+import { errnoName } from "../../native/libc";
+import { Pacer } from "../../io/pace";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
-import { checkSignals, Interrupted } from "../../signals";
+import { Interrupted } from "../../signals";
 import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { Peers } from "./peers";
@@ -70,8 +71,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   /** A worker is processing the frame in the slot we wait for. */
   const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
-  const paceUs = o.fps ? 1e6 / o.fps : 0;
-  const t0 = shim.shim_now_us();
+  const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
   let failure: unknown;
   try {
@@ -100,21 +100,10 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         blockedUs += shim.shim_now_us() - w0;
         p.setF64(P.blockedUs, blockedUs);
       }
-      if (paceUs) {
-        // Sleep most of the gap (a busy wait would steal a core from the
-        // workers and the consumer on a small machine), spin the last 150 µs.
-        // Before WRITING: a slot marked WRITING means "a frame is coming now"
-        // to waiting workers (their spin decision, see event.ts).
-        // Sleeps are cut into ≤ 20 ms pieces with a signal check after each,
-        // so Ctrl-C ends a slowly paced stream at once (nothing to undo yet).
-        const due = t0 + (frames + 1) * paceUs;
-        for (let left = due - shim.shim_now_us(); left > 300; left = due - shim.shim_now_us()) {
-          libc.usleep(Math.floor(Math.min(left - 150, 20_000)));
-          checkSignals();
-        }
-        while (shim.shim_now_us() < due) {}
-        checkSignals();
-      }
+      // Paced before WRITING: a slot marked WRITING means "a frame is coming
+      // now" to waiting workers (their spin decision, see event.ts); an
+      // interrupted wait leaves nothing to undo.
+      pacer?.wait(frames);
       // FREE -> WRITING(me): only the producer leaves FREE, so a plain store is enough.
       p.setState(raw, i, me);
       p.setSlotF64(raw, i, S.n, n);

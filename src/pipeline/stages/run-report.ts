@@ -3,7 +3,7 @@
  * exist, the progress line, and the exit code chosen from the stages' codes.
  */
 import { Exit, mostSevere } from "../../errors";
-import { C, LINE, MAX_WORKERS, P, R, RESERVED_BASE, W, WORKERS_OFF } from "../layout";
+import { C, P, R, RESERVED_BASE, W, WORKER_ENTRIES } from "../layout";
 import type { Pipeline } from "../ring/pipeline";
 
 export interface RunReport {
@@ -53,8 +53,7 @@ export function sample(p: Pipeline, r: RunReport): void {
   const d = p.delivery();
   r.framesOut = d.delivered;
   r.bytesOut = d.offset;
-  for (let j = 0; j < MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + j * LINE;
+  for (const b of WORKER_ENTRIES) {
     const raw = p.i32(b + W.pid);
     if (raw <= RESERVED_BASE) continue; // being registered
     const pid = Math.abs(raw);

@@ -12,7 +12,7 @@ import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { formatName, payloadBytes } from "../../frame/format";
-import { Abort, Eos, LINE, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKERS_OFF } from "../layout";
+import { Abort, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
@@ -50,7 +50,7 @@ export interface WorkStats {
  */
 function register(p: Pipeline): number {
   for (let j = 0; j < 2 * MAX_WORKERS; j++) {
-    const b = WORKERS_OFF + (j % MAX_WORKERS) * LINE;
+    const b = workerEntry(j % MAX_WORKERS);
     const pid = p.i32(b + W.pid);
     // Free: never used (0); in the second pass also left by a worker that
     // exited (-pid), owned by a dead worker nobody has recovered yet, or

@@ -1,0 +1,86 @@
+/**
+ * The bench scenarios, one row each (see BENCHMARKS.md). A row names its
+ * frames (size, format, op, count for a full run and for --quick), the
+ * worker counts of its shm rows and its targets; the runner for its kind
+ * (throughput.ts, latency.ts, memory.ts) does the rest. To add a scenario,
+ * add a row; a new kind of target is one case in targets.ts.
+ */
+
+/** A value for the full run and for --quick. */
+export interface Sized<T> {
+  full: T;
+  quick: T;
+}
+
+/** Worker counts of the shm rows: a list (clipped to --max-workers), or 1..--max-workers. */
+export type Workers = number[] | "1..max";
+
+/**
+ * A target, checked against a scenario's result (targets.ts). Per shm row:
+ * vsPipe (steady frames/s over the pipe chain's) and memFrac (fraction of the
+ * memory ceiling) at least `min`; p50Us / p99Us (steady latency) at most
+ * `max`. scaling: frames/s with workers[1] over workers[0] at least `min`.
+ * rssGrowth: every process's peak RSS within `within` between the first two
+ * frame counts.
+ */
+export type TargetSpec =
+  | { metric: "vsPipe" | "memFrac"; min: number }
+  | { metric: "p50Us" | "p99Us"; max: number }
+  | { metric: "scaling"; workers: [number, number]; min: number }
+  | { metric: "rssGrowth"; within: number };
+
+interface Common {
+  id: string;
+  size: string;
+  format: string;
+  op: string;
+  targets: TargetSpec[];
+}
+
+/** Steady frames/s of the shm pipeline next to the pipe chain, pipe transport and the CPU and memory ceilings. */
+export interface ThroughputSpec extends Common {
+  kind: "throughput";
+  frames: Sized<number>;
+  workers: Workers;
+  /** Shown after the frame count in the title ("per-frame overhead"). */
+  note?: string;
+}
+
+/** Publish-to-delivery latency of frames paced at `fps`; the first `warmup` frames are left out. */
+export interface LatencySpec extends Common {
+  kind: "latency";
+  frames: Sized<number>;
+  warmup: Sized<number>;
+  fps: number;
+  workers: Workers;
+}
+
+/** Peak RSS per process at growing frame counts (memory bounded by the rings, not the stream). */
+export interface MemorySpec extends Common {
+  kind: "memory";
+  counts: Sized<number[]>;
+  /** Workers (clipped to --max-workers). */
+  workers: number;
+}
+
+export type ScenarioSpec = ThroughputSpec | LatencySpec | MemorySpec;
+
+export const SCENARIOS: ScenarioSpec[] = [
+  { id: "S1", kind: "throughput", size: "1920x1080", format: "rgb24", op: "invert", frames: { full: 300, quick: 40 }, workers: [1, 2], targets: [{ metric: "vsPipe", min: 4 }, { metric: "memFrac", min: 0.5 }] },
+  { id: "S2", kind: "throughput", size: "64x64", format: "gray8", op: "identity", frames: { full: 200_000, quick: 20_000 }, workers: [1, 2], note: "per-frame overhead", targets: [{ metric: "vsPipe", min: 3 }] },
+  { id: "S3", kind: "latency", size: "320x240", format: "rgb24", op: "identity", frames: { full: 5_000, quick: 1_500 }, warmup: { full: 1_000, quick: 500 }, fps: 1000, workers: [1, 2], targets: [{ metric: "p50Us", max: 50 }, { metric: "p99Us", max: 500 }] },
+  { id: "S4", kind: "throughput", size: "1920x1080", format: "gray8", op: "gaussian,sobel", frames: { full: 120, quick: 12 }, workers: "1..max", note: "CPU-heavy", targets: [{ metric: "scaling", workers: [1, 2], min: 1.7 }] },
+  { id: "MEM", kind: "memory", size: "64x64", format: "gray8", op: "invert", counts: { full: [1_000, 100_000, 300_000], quick: [1_000, 10_000, 30_000] }, workers: 2, targets: [{ metric: "rssGrowth", within: 0.1 }] },
+];
+
+/** Limits of every run: a run that takes longer than timeoutS is stopped and counted as hung; memcpyS is the memory ceiling's measuring time. */
+export const LIMITS = { timeoutS: { full: 60, quick: 20 }, memcpyS: { full: 1, quick: 0.3 } } satisfies Record<string, Sized<number>>;
+
+export function sized<T>(v: Sized<T>, quick: boolean): T {
+  return quick ? v.quick : v.full;
+}
+
+/** The worker counts a scenario runs with, given --max-workers. */
+export function workerCounts(w: Workers, maxWorkers: number): number[] {
+  return w === "1..max" ? Array.from({ length: maxWorkers }, (_, i) => i + 1) : w.filter((n) => n <= maxWorkers);
+}
