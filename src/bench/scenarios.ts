@@ -8,6 +8,8 @@ import { Bench } from "./measure";
 import { runLatency } from "./latency";
 import { runMemory } from "./memory";
 import { runThroughput } from "./throughput";
+import { runShortJobs } from "./short-jobs";
+import { runOversubscribed } from "./oversubscribed";
 import { SCENARIOS, type ScenarioSpec } from "./table";
 import { evaluate } from "./targets";
 import type { BenchConfig, BenchResult, ScenarioResult } from "./types";
@@ -22,6 +24,10 @@ function runScenario(b: Bench, spec: ScenarioSpec): Promise<ScenarioResult> {
       return runLatency(b, spec);
     case "memory":
       return runMemory(b, spec);
+    case "shortjobs":
+      return runShortJobs(b, spec);
+    case "oversubscribed":
+      return runOversubscribed(b, spec);
   }
 }
 
