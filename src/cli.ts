@@ -23,7 +23,10 @@ function showHelp(text: string): number {
   try {
     writeOut(text);
   } catch (e) {
-    if (!(e instanceof ShmimgError && e.code === Exit.SIGPIPE)) throw e;
+    if (!(e instanceof ShmimgError)) throw e;
+    if (e.code === Exit.SIGPIPE) return 0;
+    printError(e.message);
+    return e.code;
   }
   return 0;
 }

@@ -12,6 +12,7 @@ import { stagesOf } from "./procs";
 import { keysFor } from "../src/pipeline/ipc/keys";
 import { libc } from "../src/native/libc";
 import { shim } from "../src/native/shim";
+import { RAW_SLOT_TABLE } from "../src/pipeline/layout";
 
 const dir = tmp();
 
@@ -340,7 +341,7 @@ describe("stale and foreign objects", () => {
       }
       // Slot fields out of range: a READY slot claiming an impossible length.
       head.set(saved);
-      const table = 2624;
+      const table = RAW_SLOT_TABLE;
       const slots = new DataView(toArrayBuffer(addr, table, 64));
       slots.setFloat64(8, 0, true); // n = 0
       slots.setUint32(24, 16, true);

@@ -3,6 +3,7 @@
  * that must not be written past the payload) and a sink over frames (slots
  * kept alive until each flush, as ring slots are), through real fds.
  */
+import { test } from "bun:test";
 import { ptr } from "bun:ffi";
 import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,19 @@ export interface Frame {
 }
 
 export { removeTempDirs } from "./spawning";
+
+/**
+ * True when every tool is on PATH. A missing tool skips the caller's tests with
+ * a visible reason; with CI=true it registers a failing test naming the tool.
+ */
+export function have(...tools: string[]): boolean {
+  const missing = tools.filter((t) => !Bun.which(t));
+  if (missing.length === 0) return true;
+  const why = `missing tool(s): ${missing.join(", ")} (apt-get install ffmpeg netpbm)`;
+  if (process.env.CI === "true") test(`required tools are installed: ${missing.join(", ")}`, () => { throw new Error(why); });
+  else console.warn(`skipping tests: ${why}`);
+  return false;
+}
 
 /** A temporary directory, removed by removeTempDirs() (or after the suite). */
 export function tempDir(tag = "fmt"): string {

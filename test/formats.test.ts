@@ -413,7 +413,7 @@ describe("png", () => {
     expect(back[0]!.data).toEqual(ref);
   });
 
-  test("decodes palette, gray+alpha, 16-bit and 1-bit PNGs", () => {
+  test("decodes palette, gray+alpha and 1-bit PNGs; 16-bit ones only with --depth 8", () => {
     const dir = tempDir("pngin");
     // palette 2x1 with tRNS -> rgba32
     // (fast-png writes tRNS for the non-opaque entries only, so the transparent entry comes first)
@@ -421,16 +421,20 @@ describe("png", () => {
     writeFileSync(join(dir, "a.png"), encode({ width: 2, height: 1, data: Uint8Array.from([0, 1]), channels: 1, depth: 8, palette: pal }));
     // gray + alpha -> rgba32
     writeFileSync(join(dir, "b.png"), encode({ width: 2, height: 1, data: Uint8Array.from([7, 200, 9, 100]), channels: 2, depth: 8 }));
-    // 16-bit RGB -> high bytes
+    // 16-bit RGB -> v * 255 / 65535 rounded (pamdepth 255), with --depth 8
     writeFileSync(join(dir, "c.png"), encode({ width: 1, height: 1, data: Uint16Array.from([0x1234, 0xabcd, 0xff01]), channels: 3, depth: 16 }));
     // 1-bit gray, 10 pixels (row padded to 2 bytes) -> 0/255
     writeFileSync(join(dir, "d.png"), encode({ width: 10, height: 1, data: Uint8Array.from([0b10110000, 0b01000000]), channels: 1, depth: 1 }));
     writeFileSync(join(dir, "ignored.txt"), "x");
-    const f = readFrames("png", new Uint8Array(0), { path: dir });
+    const e = thrown(() => readFrames("png", new Uint8Array(0), { path: dir }));
+    expect(e.code).toBe(2);
+    expect(e.message).toContain(`png frame #2 (file "${join(dir, "c.png")}"): IHDR: bit depth 16 (RGB)`);
+    expect(e.message).toContain("pass --depth 8");
+    const f = readFrames("png", new Uint8Array(0), { path: dir, depth: 8 });
     expect(f.map((x) => x.info.fmt)).toEqual([Format.rgba32, Format.rgba32, Format.rgb24, Format.gray8]);
     expect([...f[0]!.data]).toEqual([10, 20, 30, 128, 40, 50, 60, 255]);
     expect([...f[1]!.data]).toEqual([7, 7, 7, 200, 9, 9, 9, 100]);
-    expect([...f[2]!.data]).toEqual([0x12, 0xab, 0xff]);
+    expect([...f[2]!.data]).toEqual([0x12, 0xab, 0xfe]); // 0x1234 = 4660 -> 18.1; 0xabcd = 43981 -> 171.1; 0xff01 = 65281 -> 254.0
     expect([...f[3]!.data]).toEqual([255, 0, 255, 255, 0, 0, 0, 0, 0, 255]);
   });
 
@@ -446,7 +450,7 @@ describe("png", () => {
     e = thrown(() => readFrames("png", new Uint8Array(0), { path: dir }));
     expect(e.code).toBe(2);
     expect(e.message).toContain(`png frame #1 (file "${join(dir, "b.png")}")`);
-    expect(e.message).toContain("field data: not a decodable PNG");
+    expect(e.message).toContain("not a PNG file: the first 8 bytes are not the PNG signature");
 
     e = thrown(() => readFrames("png", new Uint8Array(0), { path: join(empty, "*.png") }));
     expect(e.message).toContain("matches no file");

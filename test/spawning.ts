@@ -47,6 +47,13 @@ export function shmimg(args: string[], opts: { stdin?: string | Buffer; cwd?: st
   return { code: r.exitCode ?? 128 + 9, stdout: r.stdout as Buffer, stderr: r.stderr.toString(), pid: r.pid };
 }
 
+/** Runs a shell line (pipes between tools, closed or terminal descriptors); bash -o pipefail. */
+export function sh(line: string, timeoutMs = 110_000): Result {
+  const r = Bun.spawnSync(["bash", "-o", "pipefail", "-c", line], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: timeoutMs });
+  notePid(r.pid);
+  return { code: r.exitCode ?? 137, stdout: r.stdout as Buffer, stderr: r.stderr.toString(), pid: r.pid };
+}
+
 type Spawned = ReturnType<typeof Bun.spawn>;
 const running = new Set<Spawned>();
 

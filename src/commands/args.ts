@@ -99,7 +99,15 @@ export const inputArgs = {
   "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
   "when-full": { type: "string", description: "When the raw ring is full: block (wait), drop (skip the frame, counted), fail (stop, exit 3).", default: "block", valueHint: "MODE" },
   fps: { type: "string", description: "Publish at most this many frames per second (a paced live source); 0 = as fast as possible.", default: "0", valueHint: "N" },
+  depth: { type: "string", description: "8: scale 16-bit PNG samples to 8 bits as netpbm's pamdepth 255 does (without it, 16-bit PNGs are refused).", valueHint: "8" },
 } as const;
+
+/** --depth: only 8 (16-bit PNG input scaled to 8 bits) exists. */
+export function depthArg(v: unknown): 8 | undefined {
+  if (v === undefined) return undefined;
+  if (v === "8") return 8;
+  throw new InvalidInput(`--depth ${String(v)} is not 8 (the only conversion offered: 16-bit PNG samples to 8 bits)`);
+}
 
 export const outputArgs = {
   output: { type: "string", alias: "o", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },

@@ -1,5 +1,7 @@
 import { defineCommand } from "citty";
-import { makeSink } from "../formats";
+import { makeSink, OUT_FORMATS } from "../formats";
+import { identityOfFd, TailReader } from "../io/identity";
+import { recordOutput, verifyOutput, type OutputTarget } from "../pipeline/stages/output-identity";
 import { Output } from "../io/output";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { openWhenCreated } from "../pipeline/ring/lifecycle";
@@ -42,6 +44,7 @@ export default defineCommand({
     const p = args["wait-for"] ? openWhenCreated(args.name, Number(args["wait-for"]), opts) : openPipeline(args.name, opts);
     let fd = -1;
     let joined = false;
+    let tail: TailReader | undefined;
     try {
       const at = joinConsumer(p);
       joined = true;
@@ -49,18 +52,22 @@ export default defineCommand({
       const toStdout = !args.output || args.output === "-";
       if (toStdout && outFormat !== "png") checkFramesStdout("consume");
       const report_ = reportTarget("consume", args, toStdout && outFormat !== "png");
+      const target = (fd: number): OutputTarget => ({ label: toStdout ? "stdout" : `--output ${args.output}`, format: outFormat, formats: OUT_FORMATS, fd, dir: args.output });
+      const check = (fd: number) => (at.delivered > 0 ? verifyOutput(p, target(fd), at) : recordOutput(p, target(fd)));
       if (at.delivered > 0) {
-        if (toStdout) log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
+        if (toStdout && identityOfFd(1).kind !== "file") log.warn(`consume: resuming pipeline "${p.name}" at frame ${at.delivered} on stdout: bytes of a frame that was being written when the previous consumer died may appear twice`);
         else log.info(`consume: resuming pipeline "${p.name}" at frame ${at.delivered}, output offset ${at.offset}`);
       }
-      fd = outFormat === "png" ? -1 : openOutput(args.output, toStdout ? 0 : at.offset);
+      fd = outFormat === "png" ? -1 : openOutput(args.output, at.offset, check);
       const sink = makeSink(outFormat, { resumeOffset: at.offset, path: args.output, delivered: at.delivered });
+      if (fd < 0) check(-1); // a directory output exists once the sink made it
+      tail = fd >= 0 && identityOfFd(fd).kind === "file" ? new TailReader(fd) : undefined;
       const out = new Output(fd, args.output ?? "stdout");
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
       const t0 = performance.now();
       const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
       const onProgress = tty ? (frames: number, bytes: number) => process.stderr.write(`\r\x1b[K${progressLine(p, at.delivered, frames, bytes, (performance.now() - t0) / 1000)}`) : undefined;
-      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress });
+      const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress, tailHash: tail && ((off: number) => tail!.hash(off)) });
       if (tty) process.stderr.write("\r\x1b[K");
       const wallS = (performance.now() - t0) / 1000;
       sink.close();
@@ -72,6 +79,7 @@ export default defineCommand({
       if (incomplete) throw incomplete;
     } finally {
       if (joined) leaveConsumer(p);
+      tail?.close();
       closeFd(fd);
       p.detach();
     }

@@ -68,6 +68,7 @@ export default defineCommand({
     "in-format": inputArgs["in-format"],
     size: inputArgs.size,
     "pix-fmt": inputArgs["pix-fmt"],
+    depth: inputArgs.depth,
     ...jsonArg,
   },
   run({ args }) {

@@ -8,11 +8,11 @@ import { createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
 import { R } from "../pipeline/layout";
 import { shim } from "../native/shim";
-import type { FrameInfo, FrameSource } from "../formats/types";
+import type { FrameInfo, FrameSource, SourcePosition } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { installSignalFlags } from "../signals";
 import { log } from "../log";
-import { geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
 import { checkFramesStdin } from "../io/stdio";
 import { count } from "./summary";
@@ -21,7 +21,7 @@ export function sourceFor(args: Record<string, unknown>, fd: number, preread?: U
   const size = args.size ? parseSize(String(args.size)) : undefined;
   if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
   const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
-  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined });
+  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined, depth: depthArg(args.depth) });
 }
 
 export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";
@@ -37,6 +37,7 @@ export default defineCommand({
     ...timeoutArg,
     ...verboseArg,
     ...sharedGroupArg,
+    resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false, internal: true },
     create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
     ...parentPidArg,
@@ -62,7 +63,7 @@ export default defineCommand({
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
-      const s = produce(p, source, { whenFull: mode, timeoutS, fps });
+      const s = produce(p, source, { whenFull: mode, timeoutS, fps, resume: args.resume });
       log.info(`produce: ${count(s.frames, "frame")} (${(s.bytes / 1e6).toFixed(1)} MB) into "${p.name}", ${s.dropped} dropped, blocked ${(s.blockedUs / 1e6).toFixed(3)} s on a full ring`);
     } finally {
       closeFd(fd);
@@ -95,5 +96,11 @@ class PeekedSource implements FrameSource {
   }
   skipPayload(): void {
     this.inner.skipPayload();
+  }
+  position(into: SourcePosition): SourcePosition {
+    return this.inner.position(into);
+  }
+  resume(at: SourcePosition): void {
+    this.inner.resume(at);
   }
 }

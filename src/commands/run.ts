@@ -3,10 +3,12 @@ import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName } from "../pipeline/ring/pipeline";
 import { usableCores } from "../pipeline/ipc/proc";
-import { MAX_WORKERS } from "../pipeline/layout";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
+import type { RunIdentity } from "../pipeline/stages/resume";
+import { Heal, MAX_WORKERS } from "../pipeline/layout";
+import { absolute, fnv1a, identityOfArg, identityOfFd } from "../io/identity";
 import { log, printError } from "../log";
-import { failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
+import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
 import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
 import { count, perWorkerText, rates } from "./summary";
 
@@ -22,13 +24,47 @@ function pass(args: Record<string, unknown>, names: string[]): string[] {
   return out;
 }
 
+/** "3 restarts (producer 1, workers 1, consumer 1)". */
+function restartsText(r: RunReport): string {
+  const by = r.restartsByRole;
+  return `${count(r.restarts, "restart")}${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
+}
+
 export function summary(r: RunReport, op: string, workers: number): string {
   const rate = rates(r.framesOut, r.bytesOut, r.wallS);
+  const resumed = r.resumedAt === undefined ? "" : `, resumed after ${r.resumedAt} frames delivered by an earlier run`;
   return (
-    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
-    `${r.dropped} dropped, ${r.redone} redone, ${count(r.restarts, "restart")}; ` +
+    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out${resumed} through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
+}
+
+/**
+ * Roles run can restart after they die (I9): the producer when its input can
+ * be read again from a recorded position, the consumer when its output can be
+ * truncated and continued. Pipes and terminals cannot.
+ */
+function healable(args: Record<string, unknown>): number {
+  const input = args["in-format"] === "png" || identityOfArg(args.input as string | undefined, 0).kind === "file";
+  const out = identityOfArg(args.output as string | undefined, 1);
+  const named = !!args.output && args.output !== "-";
+  const output = args["out-format"] === "png" || out.kind === "file" || (named && out.kind === "missing");
+  return (input ? Heal.PRODUCER : 0) | (output ? Heal.CONSUMER : 0);
+}
+
+/** What --resume compares: input (format, flags, file), op chain, output (format, path). */
+function jobIdentity(args: Record<string, unknown>): RunIdentity {
+  const path = args.input as string | undefined;
+  const i = identityOfArg(path, 0);
+  // A regular file is itself (--input F and < F are the same input); anything else is its path.
+  const which = i.kind === "file" ? [i.dev, i.ino, i.size, i.mtimeMs] : [absolute(path)];
+  const input = [args["in-format"], args.size, args["pix-fmt"], ...which];
+  // A stdout redirected to a file is that file (device, inode); --output is its path (the consumer checks the inode).
+  const out = args.output as string | undefined;
+  const o = !out || out === "-" ? identityOfFd(1) : undefined;
+  const output = [args["out-format"], absolute(out), ...(o?.kind === "file" ? [o.dev, o.ino] : [])];
+  return { input: fnv1a(JSON.stringify(input)), op: fnv1a(String(args.op)), output: fnv1a(JSON.stringify(output)) };
 }
 
 /** The consumer was killed (no stage could say so): run reports it. */
@@ -47,7 +83,8 @@ export default defineCommand({
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
-    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run).", valueHint: "P" },
+    name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start, for --resume).", valueHint: "P" },
+    resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
     ...outputArgs,
     ...geometryArgs,
@@ -63,8 +100,11 @@ export default defineCommand({
     if (workers > cores) log.warn(`run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; the extra workers take turns on them (--workers auto uses ${cores})`);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
+    depthArg(args.depth);
     num(args.timeout, "timeout", 0, 1e9, false);
+    if (args.resume && !args.name) throw new InvalidInput("--resume needs the --name of the run to continue (a run without --name printed its name when it started)");
     const name = checkName(args.name ?? `run-${process.pid}`);
+    if (!args.name) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
     const framesToStdout = (!args.output || args.output === "-") && args["out-format"] !== "png";
     if (!args.input || args.input === "-") checkFramesStdin("run");
@@ -74,10 +114,13 @@ export default defineCommand({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
+      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts"]),
       consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
+      heal: healable(args),
+      identity: jobIdentity(args),
+      resume: args.resume,
     });
     if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
     report?.(r);

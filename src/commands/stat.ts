@@ -6,6 +6,7 @@ import { listPipelines, renderRows, renderWatch } from "../pipeline/ring/overvie
 import { R } from "../pipeline/layout";
 import { shmStat } from "../native/shim";
 import { writeOut } from "../io/stdio";
+import { log } from "../log";
 import { jsonArg, nameArg, sharedGroupArg, verboseArg } from "./args";
 import { count } from "./summary";
 
@@ -66,7 +67,9 @@ async function watch(name: string, o: { json: boolean; sharedGroup: boolean }): 
     const end = ending(s, gone);
     if (end) {
       p?.detach();
-      if (end.code === 0) writeOut(end.line + "\n");
+      // With --json, stdout stays JSON lines: the last line goes to stderr.
+      if (end.code === 0 && o.json) log.info(end.line);
+      else if (end.code === 0) writeOut(end.line + "\n");
       else throw new ShmimgError(end.line.replace(/^stat: /, ""), end.code);
       return;
     }

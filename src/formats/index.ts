@@ -24,7 +24,7 @@ export function makeSource(format: string, opts: SourceOptions): FrameSource {
     case "rawvideo":
       return new RawvideoSource(opts);
     case "png":
-      return new PngSource(opts.path);
+      return new PngSource(opts.path, opts.depth === 8);
   }
   throw new InvalidInput(`--in-format "${format}" is not one of ${IN_FORMATS.join(", ")}`);
 }
@@ -61,9 +61,10 @@ export function formatHelp(): string {
   rawvideo  headerless frames (ffmpeg -f rawvideo). In needs --size WxH and --pix-fmt F
             (gray, rgb24, rgba, yuv420p); a short last frame is an error (exit 3).
             Out: payload bytes of any ring format, as is.
-  png       one PNG file per frame (fast-png). In: --input DIR (its *.png sorted by name)
-            or --input 'GLOB'; gray -> gray8, gray+alpha -> rgba32, RGB -> rgb24, RGBA -> rgba32,
-            palette -> rgb24 (rgba32 with tRNS), 16-bit -> high byte, 1/2/4-bit gray scaled.
+  png       one PNG file per frame. In: --input DIR (its *.png sorted by name) or --input 'GLOB';
+            every bit depth and Adam7, pixel-exact with netpbm's pngtopam -alphapam: gray -> gray8,
+            RGB/palette -> rgb24, gray+alpha/RGBA or any tRNS -> rgba32; 16-bit is refused unless
+            --depth 8 (scaled as pamdepth 255); damaged files (CRC, truncation) are refused.
             Out: --output DIR (created), files frame-%06d.png numbered by delivered frame;
             yuv420p -> RGB (converted).
 Conversions use BT.601 limited range (ffmpeg's default), 8-bit fixed point, same as --op rgb:

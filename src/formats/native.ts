@@ -15,7 +15,7 @@
 import { ptr } from "bun:ffi";
 import { MAX_DIMENSION, formatName, isFormat, payloadBytes, type Format } from "../frame/format";
 import { InvalidInput, PartialFrame } from "../errors";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourcePosition } from "./types";
 import { MAX_IOV } from "../io/output";
 
 export const NATIVE_MAGIC = 0x464d4853;
@@ -109,6 +109,17 @@ export class NativeSource implements FrameSource {
     const got = this.input.discard(this.info.len);
     if (got < this.info.len) throw new PartialFrame(`partial frame at seq ${this.info.seq}: expected ${this.info.len} bytes, got ${got} (native payload)`);
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = this.input.consumed;
+    into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    this.input.seekTo(at.pos);
+    this.index = at.index;
+  }
+
 }
 
 export class NativeSink implements FrameSink {

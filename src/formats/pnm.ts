@@ -22,7 +22,7 @@ import { InvalidInput, PartialFrame } from "../errors";
 import { Format, MAX_DIMENSION, formatName, payloadBytes } from "../frame/format";
 import { MAX_IOV } from "../io/output";
 import { ScratchPool, yuv420pToRgb24 } from "./convert";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourcePosition } from "./types";
 
 const ch = (s: string) => s.charCodeAt(0);
 const HASH = ch("#");
@@ -253,6 +253,17 @@ export class PnmSource implements FrameSource {
     const got = this.input.discard(this.info.len);
     if (got < this.info.len) this.short(got);
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = this.input.consumed;
+    into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    this.input.seekTo(at.pos);
+    this.index = at.index;
+  }
+
 }
 
 /** Bytes reserved per header: "P7\nWIDTH 16384\nHEIGHT 16384\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n" is 71. */

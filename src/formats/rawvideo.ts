@@ -14,7 +14,7 @@
  */
 import { InvalidInput, PartialFrame } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourceOptions } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourceOptions, SourcePosition } from "./types";
 
 /** ffmpeg pix_fmt names (and our ring names) -> ring format. */
 export const RAW_PIX_FMTS: Record<string, Format> = {
@@ -68,6 +68,17 @@ export class RawvideoSource implements FrameSource {
     const got = this.input.discard(this.info.len);
     if (got < this.info.len) this.short(got);
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = this.input.consumed;
+    into.index = this.index;
+    return into;
+  }
+
+  resume(at: SourcePosition): void {
+    this.input.seekTo(at.pos);
+    this.index = at.index;
+  }
+
 }
 
 export class RawvideoSink implements FrameSink {

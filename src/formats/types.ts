@@ -33,6 +33,21 @@ export interface FrameSource {
   readPayload(addr: number, view: Uint8Array): void;
   /** Skips the announced frame's payload (--when-full drop). */
   skipPayload(): void;
+  /**
+   * Where the next frame starts: a byte offset in the input (one file per
+   * frame: the file's index), and the frames read so far. A producer records
+   * both with every frame it commits (I7 in layout.ts).
+   */
+  position(into: SourcePosition): SourcePosition;
+  /** Continues at a recorded position (a resumed producer); the input must be seekable. */
+  resume(at: SourcePosition): void;
+}
+
+export interface SourcePosition {
+  /** Byte offset in the input, or file index for one-file-per-frame formats. */
+  pos: number;
+  /** Frames read before it (the seq of an index-numbered format's next frame). */
+  index: number;
 }
 
 export interface FrameSink {
@@ -58,6 +73,8 @@ export interface SourceOptions {
   pixFmt?: string;
   /** For file-based formats (png): the --input argument. */
   path?: string;
+  /** --depth 8: scale 16-bit PNG samples to 8 bits (else such files are refused). */
+  depth?: number;
 }
 
 export interface SinkOptions {

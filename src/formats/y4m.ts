@@ -30,7 +30,7 @@ import { InvalidInput, PartialFrame } from "../errors";
 import { Format, MAX_DIMENSION, formatName, payloadBytes } from "../frame/format";
 import { ScratchPool, rgbToYuv444p, yuv444pToRgb24 } from "./convert";
 import { showByte } from "./pnm";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, SourcePosition } from "./types";
 
 const MAGIC = "YUV4MPEG2";
 const HEADER_MAX = 4096;
@@ -233,6 +233,19 @@ export class Y4mSource implements FrameSource {
     const got = this.input.discard(this.streamLen);
     if (got < this.streamLen) this.short(got);
   }
+  position(into: SourcePosition): SourcePosition {
+    into.pos = this.input.consumed;
+    into.index = this.index;
+    return into;
+  }
+
+  /** The stream header is read again from where the input starts, then the frames continue at at.pos. */
+  resume(at: SourcePosition): void {
+    if (this.params === null && !this.header()) throw new InvalidInput(`y4m input: cannot resume at frame ${at.index}: the stream header is missing`);
+    this.input.seekTo(at.pos);
+    this.index = at.index;
+  }
+
 }
 
 export class Y4mSink implements FrameSink {

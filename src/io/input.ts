@@ -12,6 +12,8 @@ import { waitReadable } from "./ready";
 import { ShmimgError, Exit } from "../errors";
 
 const BUF_BYTES = 256 * 1024;
+const SEEK_SET = 0;
+const SEEK_CUR = 1;
 
 /** One read(2) of up to len bytes into addr; returns bytes (0 at EOF). Retries EINTR after checking signals, waits out EAGAIN. */
 export function readSome(fd: number, addr: number, len: number, label: string): number {
@@ -37,7 +39,11 @@ export class Input {
   private pos = 0;
   private end = 0;
   private eof = false;
-  /** Bytes consumed by the reader so far (position in the stream). */
+  /**
+   * Position in the stream of the next unconsumed byte: the fd's offset when
+   * the Input was made (a stdin redirected from the middle of a file) plus
+   * what the reader consumed since. A resumed producer seeks back to it.
+   */
   consumed = 0;
 
   constructor(
@@ -49,6 +55,19 @@ export class Input {
       this.buf.set(preread.subarray(0, BUF_BYTES));
       this.end = Math.min(preread.length, BUF_BYTES);
     }
+    if (fd >= 0) this.consumed = Math.max(0, libc.lseek(fd, 0, SEEK_CUR) - this.end);
+  }
+
+  /**
+   * Continues reading at byte `pos` of the input (a resumed producer). The
+   * input must be a regular file; a pipe or terminal cannot go back.
+   */
+  seekTo(pos: number): void {
+    const r = libc.lseek(this.fd, pos, SEEK_SET);
+    if (r < 0) throw new ShmimgError(`lseek(fd=${this.fd}, ${this.label}, ${pos}) failed: ${errnoName(errno())}; a producer can resume only from a regular file (--input FILE or stdin redirected from one)`, Exit.INVALID);
+    this.pos = this.end = 0;
+    this.eof = false;
+    this.consumed = pos;
   }
 
   private sysread(addr: number, len: number): number {

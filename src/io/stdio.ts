@@ -39,16 +39,16 @@ export function checkFramesStdin(command: string): void {
   if (substitutedByRuntime(0)) throw new InvalidInput(`${command}: stdin is closed (<&-); give -i FILE, or pipe frames in`);
 }
 
-/** Refuses a report on a closed stdout (it would be lost without a word). */
-export function checkTextStdout(command: string): void {
-  if (substitutedByRuntime(1)) throw new InvalidInput(`${command}: stdout is closed (>&-), so the output would be lost; redirect it to a file`);
-}
+let stdoutClosed: boolean | undefined;
 
 /**
  * Writes text to stdout synchronously; a reader that went away (EPIPE) ends
- * the command with exit 141 and no error line, as for frames.
+ * the command with exit 141 and no error line, as for frames; a stdout closed
+ * before the start (`>&-`) is exit 2.
  */
 export function writeOut(text: string): void {
+  stdoutClosed ??= substitutedByRuntime(1);
+  if (stdoutClosed) throw new InvalidInput("stdout is closed (>&-), so this output would be lost; redirect it to a file or /dev/null");
   const buf = Buffer.from(text);
   for (let off = 0; off < buf.length; ) {
     try {

@@ -13,8 +13,11 @@
  *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
- *  | 576  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
- *  | 2624 raw slot table: K entries x 64 B                                     |
+ *  | 576  line 9  PRODUCER POSITION record (producer only; double-buffered, Q) |
+ *  | 640  line 10 OUTPUT IDENTITY (consumer only, see O)                       |
+ *  | 704  line 11 RUN record (the `run` supervisor only, see U)                |
+ *  | 768  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
+ *  | 2816 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
  *
@@ -65,9 +68,29 @@
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
  *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
- *     raw WRITING(dead producer) -> discarded (FREE), stream marked incomplete.
+ *     raw WRITING(dead producer) -> discarded (FREE) unless the position
+ *     record committed it (I7: -> READY); stream marked incomplete unless
+ *     `run` will start another producer (I9).
  *  I6 Every number read from shared memory is bounds-checked before use
  *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *  I7 The producer commits frame n by recording {n, input position after it,
+ *     source index after it} in the spare copy of the POSITION record (Q) and
+ *     flipping Q.gen, after the payload is complete and before READY. The gen
+ *     store is the commit point: a producer killed before it leaves frame n
+ *     WRITING and recovery discards it (it is read again); killed after it,
+ *     recovery publishes the slot (READY) and head = committed n + 1. A new
+ *     producer resumes at committed n + 1, reading from the recorded position:
+ *     nothing is published twice or skipped.
+ *  I8 Before its first delivery the consumer records the output's identity
+ *     (O: kind, format, device and inode), and with every delivery record a
+ *     checksum of the output's last bytes before the recorded offset (D.hash,
+ *     in the same copy, so it flips with it). A consumer resuming at offset
+ *     > 0 refuses (exit 2) an output that is another file, another format,
+ *     shorter than the offset, or whose tail does not match the checksum.
+ *  I9 U.heal names the roles `run` (pid R.runPid) restarts when they die:
+ *     while it is set and that run is alive, a dead producer's stream is not
+ *     marked ended (recovery only settles its last slot, I7); run clears the
+ *     bit before it gives up, and recovery then marks the stream incomplete.
  *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
  *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
  *     only just before it is processed, and its result is published DONE on
@@ -113,7 +136,7 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -191,10 +214,45 @@ export const D = {
   gen: 512, // i32 (Atomics): which copy is current = gen % 2
   copy0: 520, // 3 x f64: delivered (next n), output offset, last seq (-1 = none)
   copy1: 544,
+  hash0: 568, // u32: checksum of the output's last bytes before copy0's offset (I8)
+  hash1: 572, // u32: the same for copy1
+} as const;
+/** Bytes of output before the recorded offset covered by D.hash. */
+export const TAIL_BYTES = 64;
+
+// ---- line 9: producer position (producer only), crash-atomic like D (I7) ----
+// Copy (gen + 1) % 2 = {n committed, input position after it, source index after it}.
+export const Q = {
+  gen: 576, // i32 (Atomics); 0 = no frame committed yet
+  copy0: 584, // 3 x f64: n, position (input byte offset, or file index for png), source index
+  copy1: 608,
 } as const;
 
+// ---- line 10: output identity (consumer only; I8) ----
+export const O = {
+  kind: 640, // i32 OutKind, 0 until the first consumer records it
+  format: 644, // i32 1 + index in OUT_FORMATS
+  dev: 648, // f64 st_dev of the output file or directory
+  ino: 656, // f64 st_ino
+} as const;
+export const OutKind = { NONE: 0, FILE: 1, STREAM: 2, DIR: 3 } as const;
+
+// ---- line 11: run record (the `run` supervisor only; I9) ----
+export const U = {
+  heal: 704, // i32 Heal bits (Atomics)
+  inputId: 708, // u32 hash of the input's identity (format, file, size, mtime)
+  opId: 712, // u32 hash of the op chain
+  outputId: 716, // u32 hash of the output (format, path)
+  restartsProducer: 720, // u32
+  restartsWorker: 724, // u32
+  restartsConsumer: 728, // u32
+  resumes: 732, // u32 times `run --resume` continued this pipeline
+  recorded: 736, // i32 1 once the ids above are written
+} as const;
+export const Heal = { PRODUCER: 1, CONSUMER: 2 } as const;
+
 // ---- worker table ----
-export const WORKERS_OFF = 576;
+export const WORKERS_OFF = 768;
 /**
  * Worker entry pid field: > 0 live owner; 0 never used; -pid left by a worker
  * that exited (counters kept for stat); <= RESERVED_BASE: being filled in by
@@ -223,7 +281,7 @@ export function workerEntry(j: number): number {
 /** The byte offsets of every worker table entry, in table order. */
 export const WORKER_ENTRIES: readonly number[] = Array.from({ length: MAX_WORKERS }, (_, j) => workerEntry(j));
 
-export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2624
+export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2816
 export const PROC_SLOT_TABLE = 128;
 
 // ---- slot entry ----
@@ -269,8 +327,9 @@ export const Eos = {
   PRODUCER_DIED: 4, // producer vanished (exit 3)
   FULL: 5, // --when-full fail hit a full ring (exit 3)
   INTERRUPTED: 6, // producer stopped by a signal (exit 3 for the consumer)
+  TIMED_OUT: 7, // producer gave up waiting (--timeout): not the input's fault
 } as const;
-export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted"];
+export const EOS_NAMES = ["streaming", "ok", "partial frame", "invalid input", "producer died", "ring full", "interrupted", "producer timed out"];
 
 /** Abort codes in R.abort. */
 export const Abort = {

@@ -14,6 +14,7 @@ import { Event } from "./event";
 import {
   D,
   P,
+  Q,
   EV_DONE,
   EV_RAW_FREED,
   EV_WORK,
@@ -165,21 +166,44 @@ export class Pipeline {
   delivery(): Delivery {
     const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
     const f = this.raw.f64;
-    return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]! };
+    const odd = Atomics.load(this.raw.i32, D.gen >> 2) & 1;
+    return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]!, tailHash: this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2]! };
   }
   delivered(): number {
     const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
     return this.raw.f64[base]!;
   }
-  /** Crash-atomic: writes the spare copy, then flips gen (the publishing store). */
-  recordDelivery(delivered: number, offset: number, lastSeq: number): void {
+  /** Crash-atomic: writes the spare copy, then flips gen (the publishing store, pairs with delivery()). */
+  recordDelivery(delivered: number, offset: number, lastSeq: number, tailHash = 0): void {
     const gen = Atomics.load(this.raw.i32, D.gen >> 2);
-    const base = ((gen + 1) & 1 ? D.copy1 : D.copy0) >> 3;
+    const odd = (gen + 1) & 1;
+    const base = (odd ? D.copy1 : D.copy0) >> 3;
     const f = this.raw.f64;
     f[base] = delivered;
     f[base + 1] = offset;
     f[base + 2] = lastSeq;
+    this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2] = tailHash;
     Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
+  }
+
+  // ---- producer position record (see Q and I7 in layout.ts) ----
+  /** The last committed frame: n (-1 when none), input position and source index after it. */
+  position(): Position {
+    const gen = Atomics.load(this.raw.i32, Q.gen >> 2);
+    if (gen === 0) return { n: -1, pos: 0, index: 0 };
+    const base = (gen & 1 ? Q.copy1 : Q.copy0) >> 3;
+    const f = this.raw.f64;
+    return { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+  }
+  /** Commits frame n (I7): writes the spare copy, then flips gen (the commit point, pairs with position()). */
+  commitPosition(n: number, pos: number, index: number): void {
+    const gen = Atomics.load(this.raw.i32, Q.gen >> 2);
+    const base = ((gen + 1) & 1 ? Q.copy1 : Q.copy0) >> 3;
+    const f = this.raw.f64;
+    f[base] = n;
+    f[base + 1] = pos;
+    f[base + 2] = index;
+    Atomics.store(this.raw.i32, Q.gen >> 2, gen + 1);
   }
 
   /** Wakes every sleeper (on eos, abort, recovery). */
@@ -199,6 +223,14 @@ export interface Delivery {
   delivered: number;
   offset: number;
   lastSeq: number;
+  /** Checksum of the output's last TAIL_BYTES before offset (0 when not a file). */
+  tailHash: number;
+}
+
+export interface Position {
+  n: number;
+  pos: number;
+  index: number;
 }
 
 export interface SlotFrame {

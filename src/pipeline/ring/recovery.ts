@@ -10,7 +10,7 @@
  */
 import { isAlive } from "../ipc/proc";
 import { lock, unlock } from "../ipc/sems";
-import { Abort, Eos, H, ownerOf, P, packState, R, S, State, stateOf, W, WORKER_ENTRIES } from "../layout";
+import { Abort, Eos, H, Heal, ownerOf, P, packState, R, S, State, stateOf, U, W, WORKER_ENTRIES } from "../layout";
 import type { Pipeline } from "./pipeline";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */
@@ -38,6 +38,12 @@ function producerDead(p: Pipeline): boolean {
   return pid !== 0 && p.i32(P.eos) === Eos.NONE && !isAlive(pid, p.f64(P.start));
 }
 
+/** I9: `run` will start another producer, so a dead one does not end the stream. */
+function producerHealed(p: Pipeline): boolean {
+  const run = p.i32(R.runPid);
+  return (p.i32(U.heal) & Heal.PRODUCER) !== 0 && run > 0 && isAlive(run, 0);
+}
+
 /** The worker-table entry at byte offset b names a worker (pid > 0) that is dead. */
 export function workerEntryDead(p: Pipeline, b: number): boolean {
   const pid = p.i32(b + W.pid);
@@ -57,7 +63,8 @@ export function anyDead(p: Pipeline): boolean {
     if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
   for (const b of WORKER_ENTRIES) if (deadSleeper(p, b)) return true;
-  return producerDead(p);
+  // A healed producer's death needs work only until head is settled (I7, I9).
+  return producerDead(p) && (!producerHealed(p) || p.f64(P.head) < p.position().n + 1);
 }
 
 export interface RecoveryResult {
@@ -112,23 +119,22 @@ export function recover(p: Pipeline): RecoveryResult {
           }
         }
       } else if (s === State.WRITING && !ownerAlive(p, owner, i)) {
-        // The producer died inside this frame: discard it (never delivered).
-        if (p.casState(p.raw, i, w, State.FREE)) res.discarded++;
+        if (p.slotF64(p.raw, i, S.n) === p.position().n) {
+          // The producer died after committing this frame (I7): its payload is complete; publish it.
+          // Pairs with the state load in the workers' claim scan.
+          p.casState(p.raw, i, w, State.READY);
+        } else if (p.casState(p.raw, i, w, State.FREE)) res.discarded++; // died inside it: discard (never delivered)
       }
     }
     if (producerDead(p)) {
-      // A frame published but not yet counted in head (died between the two stores).
-      let head = p.f64(P.head);
-      for (;;) {
-        const i = head % p.K;
-        const st = stateOf(p.state(p.raw, i));
-        if ((st === State.READY || st === State.CLAIMED) && p.slotF64(p.raw, i, S.n) === head) head++;
-        else break;
+      // Every committed frame is published (above), so head = committed n + 1 (I7),
+      // also for a frame published but not yet counted in head when the producer died.
+      p.setF64(P.head, Math.max(p.f64(P.head), p.position().n + 1));
+      if (!producerHealed(p)) {
+        p.setF64(P.eosSeq, p.f64(P.lastSeq));
+        p.casI32(P.eos, Eos.NONE, Eos.PRODUCER_DIED);
+        res.producerDied = true;
       }
-      p.setF64(P.head, head);
-      p.setF64(P.eosSeq, p.f64(P.lastSeq));
-      p.casI32(P.eos, Eos.NONE, Eos.PRODUCER_DIED);
-      res.producerDied = true;
     }
     // Worker table: mark dead workers' entries free for reuse (pid negated keeps
     // stats visible) and take a worker killed asleep out of the WORK sleepers.

@@ -23,6 +23,8 @@ export interface ConsumeOptions {
   timeoutS: number;
   /** Called with each frame's publish stamp and delivery time (latency bench). */
   onLatency?: (us: number) => void;
+  /** Checksum of the output's last bytes before an offset, recorded with each delivery (I8); absent for pipes. */
+  tailHash?: (offset: number) => number;
   /** Progress callback, at most every ~200 ms. */
   onProgress?: (frames: number, bytes: number) => void;
 }
@@ -38,7 +40,7 @@ export interface ConsumeStats {
 }
 
 /** Joins as the single consumer; returns where to resume (frames, byte offset). */
-export function joinConsumer(p: Pipeline): { delivered: number; offset: number } {
+export function joinConsumer(p: Pipeline): { delivered: number; offset: number; tailHash: number } {
   const r = joinRole(p.semid, Sem.CONSUMERS, true);
   if (r < 0)
     throw new ShmimgError(
@@ -58,7 +60,7 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number }
     if (stateOf(p.state(p.proc, i)) === State.DONE && p.slotF64(p.proc, i, S.n) < rec.delivered) p.setState(p.proc, i, State.FREE);
   }
   p.work.post();
-  return { delivered: rec.delivered, offset: rec.offset };
+  return { delivered: rec.delivered, offset: rec.offset, tailHash: rec.tailHash };
 }
 
 export function leaveConsumer(p: Pipeline): void {
@@ -131,7 +133,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
       offset += batchLen[k]!;
       d++;
     }
-    p.recordDelivery(d, offset, lastSeq);
+    p.recordDelivery(d, offset, lastSeq, o.tailHash ? o.tailHash(offset) : 0);
     // Frees the slots: pairs with the workers' FREE check in their claim scan.
     for (let n = first; n < d; n++) p.setState(proc, n % K, State.FREE);
     // Up to a ring's worth of frames may have become claimable (I2): every sleeping worker may have work.

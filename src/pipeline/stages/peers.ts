@@ -72,8 +72,8 @@ export class Peers {
     if (r.producerDied) consola.info(`${this.role}: the producer died (pid ${this.p.i32(P.pid)}); delivering the frames it completed`);
   }
 
-  /** Called by Event.waitFor while this stage waits for `what`. */
-  tick(what: string): void {
+  /** Called by Event.waitFor while this stage waits for `what` (a function: worked out only when it is said). */
+  tick(what: string | (() => string)): void {
     checkSignals();
     checkAbort(this.p);
     const now = shim.shim_now_us();
@@ -91,7 +91,13 @@ export class Peers {
         consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
-    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6)
-      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${what} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6) {
+      // Under run every stage has the same --timeout and run stops them all
+      // after the first failure: the first to time out stops the others now,
+      // so one stalled peer gives one ERROR line, not one per waiting stage.
+      if (p.i32(R.runPid) !== 0 && !p.casI32(R.abort, Abort.NONE, Abort.SUPERVISOR)) throw new Aborted(p);
+      if (p.i32(R.runPid) !== 0) p.postAll();
+      throw new StageFailed(`${this.role} timed out after ${this.timeoutS} s waiting for ${typeof what === "string" ? what : what()} in pipeline "${p.name}" (run \`shmimg stat --name ${p.name}\` to see who holds what)`);
+    }
   }
 }

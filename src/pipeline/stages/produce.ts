@@ -1,21 +1,25 @@
 /**
  * The producer: reads frames from a source and publishes them in the raw ring.
  * Frame n goes to raw slot n % K: wait FREE -> WRITING(pid) -> payload read
- * straight into the slot -> READY -> head = n + 1 -> post WORK.
+ * straight into the slot -> commit the input position (I7) -> READY ->
+ * head = n + 1 -> post WORK. A resumed producer (`--resume`, started by `run`
+ * after a producer died) continues at the last committed frame + 1, reading
+ * from the recorded input position.
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
-import { errnoName } from "../../native/libc";
+import { errnoName, libc } from "../../native/libc";
 import { Pacer } from "../../io/pace";
 import { InvalidInput, PartialFrame, ShmimgError, Exit } from "../../errors";
 import { formatName } from "../../frame/format";
 import { Interrupted } from "../../signals";
-import { Eos, P, packState, S, Sem, State, stateOf } from "../layout";
+import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout";
+import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers } from "./peers";
+import { Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
-import type { FrameSource } from "../../formats/types";
+import type { FrameSource, SourcePosition } from "../../formats/types";
 
 export type WhenFull = "block" | "drop" | "fail";
 
@@ -24,6 +28,8 @@ export interface ProduceOptions {
   timeoutS: number;
   /** Pace frames at this many per second (0 = as fast as possible). */
   fps?: number;
+  /** Continue the stream of a producer that died (I7) instead of starting one. */
+  resume?: boolean;
 }
 
 export interface ProduceStats {
@@ -45,7 +51,8 @@ export function produce(p: Pipeline, source: FrameSource, o: ProduceOptions): Pr
     );
   }
   try {
-    if (p.i32(P.pid) !== 0 || p.f64(P.head) !== 0)
+    if (o.resume) settleDeadProducer(p);
+    else if (p.i32(P.pid) !== 0 || p.f64(P.head) !== 0)
       throw new InvalidInput(`pipeline "${p.name}" already received a stream (${p.f64(P.head)} frames, producer pid ${p.i32(P.pid)}); create a new pipeline for a new stream (\`shmimg clean --name ${p.name}\` then init)`);
     p.setF64(P.start, selfStartTime());
     p.setI32(P.pid, process.pid);
@@ -55,17 +62,40 @@ export function produce(p: Pipeline, source: FrameSource, o: ProduceOptions): Pr
   }
 }
 
+/**
+ * Before a resumed producer takes over: the stream must still be open, and
+ * the dead producer's last slot settled by recovery (I7: a committed frame
+ * published, an uncommitted one discarded), so head = committed n + 1.
+ */
+function settleDeadProducer(p: Pipeline): void {
+  const eos = p.i32(P.eos);
+  if (eos !== Eos.NONE) throw new InvalidInput(`pipeline "${p.name}": the stream already ended (${EOS_NAMES[eos] ?? eos}); there is nothing to resume`);
+  const deadline = shim.shim_now_us() + 5e6;
+  for (;;) {
+    recover(p);
+    let writing = false;
+    for (let i = 0; i < p.K; i++) if (stateOf(p.state(p.raw, i)) === State.WRITING) writing = true;
+    if (!writing) break;
+    if (shim.shim_now_us() > deadline) throw new ShmimgError(`pipeline "${p.name}": a raw slot is still being written by producer pid ${p.i32(P.pid)}; is it alive? See \`shmimg stat --name ${p.name}\``, Exit.INVALID);
+    libc.usleep(10_000);
+  }
+  p.rawFreed.resetSleepers(); // only the producer sleeps there: a count left by the dead one goes
+  p.setF64(P.head, p.position().n + 1);
+}
+
 function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats {
   const { raw, K } = p;
   const peers = new Peers(p, "producer", o.timeoutS);
   const me = packState(State.WRITING, process.pid);
   const slotBytes = p.rawSlotBytes;
   const max = p.maxGeometry();
-  let n = 0;
+  const at: SourcePosition = { pos: 0, index: 0 };
+  // A fresh stream starts at 0; a resumed one where its dead producer's last commit left it.
+  let n = p.f64(P.head);
   let frames = 0;
-  let dropped = 0;
-  let bytes = 0;
-  let blockedUs = 0;
+  let dropped = p.f64(P.dropped);
+  let bytes = p.f64(P.bytesIn);
+  let blockedUs = p.f64(P.blockedUs);
   let i = 0;
   const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
   /** A worker is processing the frame in the slot we wait for. */
@@ -75,6 +105,10 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let eos: number = Eos.OK;
   let failure: unknown;
   try {
+    if (o.resume) {
+      const c = p.position();
+      if (c.n >= 0) source.resume({ pos: c.pos, index: c.index });
+    }
     for (;;) {
       const info = source.next();
       if (info === null) break;
@@ -121,6 +155,9 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         throw e;
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());
+      // The commit point (I7): from here a restart continues after this frame.
+      source.position(at);
+      p.commitPosition(n, at.pos, at.index);
       // Publishes the frame: pairs with the state load in the workers' claim scan.
       p.setState(raw, i, State.READY);
       n++;
@@ -136,6 +173,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
     failure = e;
     if (e instanceof PartialFrame) eos = Eos.PARTIAL;
     else if (e instanceof Interrupted) eos = Eos.INTERRUPTED;
+    else if (e instanceof StageFailed) eos = Eos.TIMED_OUT;
     else if (eos === Eos.OK) eos = Eos.INVALID;
     if (eos !== Eos.FULL) p.setF64(P.eosSeq, p.f64(P.lastSeq));
   }

@@ -16,6 +16,10 @@ export interface RunReport {
   dropped: number;
   redone: number;
   restarts: number;
+  /** Stages `run` replaced after they died, per role (restarts is their sum). */
+  restartsByRole: { producer: number; worker: number; consumer: number };
+  /** With --resume: frames an earlier, killed run had delivered. */
+  resumedAt?: number;
   wallS: number;
   producerBlockedS: number;
   consumerWaitS: number;
@@ -36,6 +40,7 @@ export function newReport(name: string): RunReport {
     dropped: 0,
     redone: 0,
     restarts: 0,
+    restartsByRole: { producer: 0, worker: 0, consumer: 0 },
     wallS: 0,
     producerBlockedS: 0,
     consumerWaitS: 0,

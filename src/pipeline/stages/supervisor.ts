@@ -1,26 +1,34 @@
 /**
  * `run`: the everyday entry point. Starts producer (which creates the
  * pipeline, sized from the first frame), N workers and the consumer as
- * separate OS processes of this executable, replaces workers that die (see
+ * separate OS processes of this executable, replaces stages that die (see
  * restarts.ts; a frame that kills workers repeatedly is failed by the
  * pipeline itself, see Abort.POISONED), stops everything on SIGINT/SIGTERM,
  * removes every object it created, and reports (run-report.ts).
  *
- * The parts: run() spawns the producer, the workers and the consumer at once
- * (workers and consumer wait for the rings: --wait-for, openWhenCreated)
- * and waits for the producer's "created" handshake; loop() samples the pipeline
- * and hands each exited child to onExit(), which applies the exit policy of
- * its role; cleanup() kills what is left and removes the objects.
+ * Which stages it heals (I9 in layout.ts): workers always; the producer when
+ * its input can be read again from the recorded position (a regular file, a
+ * folder of PNGs); the consumer when its output can be truncated and
+ * continued (a regular file, a PNG folder). `--resume` continues a pipeline
+ * whose run was killed (resume.ts checks it is the same job).
+ *
+ * The parts: run() spawns the producer, and at the same time the workers
+ * and the consumer, which wait for the rings it creates (--wait-for,
+ * openWhenCreated), then waits for its "created" handshake (or takes over a
+ * killed run's pipeline and then starts workers and consumer); loop() samples the pipeline and hands each exited child to
+ * onExit(), which applies the exit policy of its role; cleanup() kills what
+ * is left and removes the objects.
  */
 import { Exit } from "../../errors";
 import { log } from "../../log";
-import { Abort, R } from "../layout";
+import { Abort, Eos, Heal, P, R, U } from "../layout";
 import { openPipeline, type Pipeline } from "../ring/pipeline";
 import { cleanByName } from "../ring/lifecycle";
 import { abortMessage } from "./peers";
-import { Children, exitCodeOf, STOP_GRACE_MS, type Child } from "./children";
+import { Children, exitCodeOf, STOP_GRACE_MS, type Child, type Role } from "./children";
 import { RestartLimiter } from "./restarts";
 import { newReport, progress, runExitCode, sample, type RunReport } from "./run-report";
+import { takeOver, writeRunRecord, type RunIdentity } from "./resume";
 
 export { RESTARTS_PER_SECOND } from "./restarts";
 export type { RunReport } from "./run-report";
@@ -36,6 +44,12 @@ export interface RunOptions {
   /** Arguments passed to every stage (timeout, ...). */
   stageArgs: string[];
   progress: boolean;
+  /** Heal bits: roles whose death this run repairs by starting another (workers always). */
+  heal: number;
+  /** What this job is (checked by --resume against the recorded one). */
+  identity: RunIdentity;
+  /** Continue the pipeline of a killed run of the same job instead of starting one. */
+  resume?: boolean;
   /** Called every ~100 ms with the attached pipeline (bench, chaos tools). */
   onSample?: (p: Pipeline) => void;
 }
@@ -54,10 +68,10 @@ class Supervisor {
   private readonly t0 = performance.now();
   private readonly report: RunReport;
   private readonly children = new Children(["--parent-pid", String(process.pid)]);
-  private readonly workerRestarts = new RestartLimiter();
+  private readonly restarts = { producer: new RestartLimiter(), worker: new RestartLimiter(), consumer: new RestartLimiter() };
   /** Signal number that stops the run (0 while running). */
   private stopping = 0;
-  /** When the consumer exited (0 while it runs): stages still there STOP_GRACE_MS later are stopped. */
+  /** When the consumer exited for good (0 while it runs): stages still there STOP_GRACE_MS later are stopped. */
   private consumerDoneAt = 0;
   private p: Pipeline | undefined;
   private readonly onInt = () => this.stopOnSignal(2);
@@ -93,22 +107,37 @@ class Supervisor {
 
   async run(): Promise<RunReport> {
     const r = this.report;
-    const producer = this.spawnProducer();
-    // In parallel with the producer's start (start-up is most of a short job):
-    // they wait for the rings this producer creates (--wait-for, openWhenCreated).
-    const waitFor = ["--wait-for", String(producer.proc.pid)];
-    for (let k = 0; k < this.o.workers; k++) this.spawnWorker(waitFor);
-    this.spawnConsumer(waitFor);
-    if (!(await this.created(producer))) {
-      // No rings: the waiting stages have nothing to do.
-      this.children.stopAll();
-      while (this.children.size > 0) await this.children.next(100);
-      r.code = this.stopping ? 128 + this.stopping : r.codes.producer || Exit.INTERNAL;
-      return this.finish();
+    const o = this.o;
+    if (o.resume) {
+      const t = takeOver(o.name, o.identity, o.heal);
+      this.p = t.p;
+      r.resumedAt = t.delivered;
+      log.info(`run: resuming pipeline "${o.name}" after ${t.delivered} frames delivered by an earlier run${t.needsProducer ? `, input from frame ${t.committed}` : ", input already complete"}`);
+      if (t.needsProducer) this.spawnProducer(["--resume"]);
+    } else {
+      const producer = this.spawnProducer(["--create", "--op", o.op]);
+      // In parallel with the producer's start (start-up is most of a short job):
+      // they wait for the rings this producer creates (--wait-for, openWhenCreated).
+      const waitFor = ["--wait-for", String(producer.proc.pid)];
+      for (let k = 0; k < o.workers; k++) this.spawnWorker(waitFor);
+      this.spawnConsumer(waitFor);
+      if (!(await this.created(producer))) {
+        // No rings: the waiting stages have nothing to do.
+        this.children.stopAll();
+        while (this.children.size > 0) await this.children.next(100);
+        r.code = this.stopping ? 128 + this.stopping : r.codes.producer || Exit.INTERNAL;
+        return this.finish();
+      }
+      this.p = openPipeline(o.name);
+      writeRunRecord(this.p, o.identity, o.heal);
     }
+    const p = this.p;
     try {
-      const p = (this.p = openPipeline(this.o.name));
       p.setI32(R.runPid, process.pid);
+      if (o.resume) {
+        for (let k = 0; k < o.workers; k++) this.spawnWorker();
+        this.spawnConsumer();
+      }
       await this.loop(p);
       sample(p, r);
       if (p.i32(R.abort) === Abort.POISONED) r.error = abortMessage(p);
@@ -117,11 +146,6 @@ class Supervisor {
     }
     r.code = runExitCode(r, this.stopping);
     return this.finish();
-  }
-
-  private spawnProducer(): Child {
-    const o = this.o;
-    return this.children.spawn("producer", ["produce", "--create", "--name", o.name, "--op", o.op, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: "pipe" }, byteMoverEnv(o.producerArgs, "--in-format"));
   }
 
   /** Waits for the producer's "created" (it read the first frame and made the objects). */
@@ -140,13 +164,18 @@ class Supervisor {
     return false;
   }
 
+  private spawnProducer(mode: string[]): Child {
+    const o = this.o;
+    return this.children.spawn("producer", ["produce", ...mode, "--name", o.name, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: mode[0] === "--create" ? "pipe" : "ignore" }, byteMoverEnv(o.producerArgs, "--in-format"));
+  }
+
   private spawnWorker(extra: string[] = []): void {
     const o = this.o;
     const c = this.children.spawn("worker", ["work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "ignore" });
     this.report.workerPids.push(c.proc.pid);
   }
 
-  private spawnConsumer(extra: string[]): void {
+  private spawnConsumer(extra: string[] = []): void {
     const o = this.o;
     this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.consumerArgs, "--out-format"));
   }
@@ -167,30 +196,71 @@ class Supervisor {
 
   private async onExit(p: Pipeline, c: Child): Promise<void> {
     const code = exitCodeOf(c.proc);
-    // Stages we stopped (signal or abort) report our decision, not a failure of their own.
-    if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === Exit.STAGE_FAILED)) return;
-    if (c.role === "producer") this.report.codes.producer = code;
-    else if (c.role === "consumer") this.onConsumerExit(p, code);
-    else await this.onWorkerExit(p, c, code);
+    // Stages we stopped (signal or abort, SIGKILL after the grace) report our decision, not a failure of their own.
+    if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === 137 || code === Exit.STAGE_FAILED)) return;
+    if (this.crashed(c) && (await this.replace(p, c))) return;
+    if (c.role === "producer") this.onProducerExit(p, c, code);
+    else if (c.role === "consumer") this.onConsumerExit(p, c, code);
+    else this.onWorkerExit(p, c, code);
   }
 
-  private onConsumerExit(p: Pipeline, code: number): void {
+  /**
+   * Killed by a signal we did not send (kill -9, a crash; also SIGINT/SIGHUP
+   * in the first milliseconds of a stage, before it installs its handlers: a
+   * stage that handles a signal exits with a code instead).
+   */
+  private crashed(c: Child): boolean {
+    return c.proc.signalCode !== null && !this.children.stoppedByUs(c);
+  }
+
+  /** Starts another stage of a crashed one's role when that role heals here; false when it does not. */
+  private async replace(p: Pipeline, c: Child): Promise<boolean> {
+    if (this.stopping || p.i32(R.abort) !== Abort.NONE) return false;
+    const role = c.role;
+    if (role === "worker" && this.consumerDoneAt) return false;
+    if (role === "producer" && (!(this.o.heal & Heal.PRODUCER) || p.i32(P.eos) !== Eos.NONE)) return false;
+    if (role === "consumer" && !(this.o.heal & Heal.CONSUMER)) return false;
+    const mark = role === "producer" ? p.position().n : role === "consumer" ? p.delivered() : undefined;
+    if (!(await this.restarts[role].acquire(mark))) {
+      log.warn(`run: the ${role} died ${this.report.restartsByRole[role] ? "again " : ""}without moving the stream on after its last restarts; not starting another`);
+      return false;
+    }
+    this.report.restarts++;
+    this.report.restartsByRole[role]++;
+    const field = role === "producer" ? U.restartsProducer : role === "consumer" ? U.restartsConsumer : U.restartsWorker;
+    p.raw.u32[field >> 2] = this.report.restartsByRole[role];
+    log.warn(`run: ${role} pid ${c.proc.pid} died (${c.proc.signalCode}); starting a replacement${role === "worker" ? "" : ` that resumes at frame ${mark! + (role === "producer" ? 1 : 0)}`}`);
+    if (role === "producer") this.spawnProducer(["--resume"]);
+    else if (role === "consumer") this.spawnConsumer();
+    else this.spawnWorker();
+    return true;
+  }
+
+  private onProducerExit(p: Pipeline, c: Child, code: number): void {
+    // No producer will follow: a stream it left open ends (recovery marks it, I9).
+    Atomics.and(p.raw.i32, U.heal >> 2, ~Heal.PRODUCER);
+    if (!this.crashed(c)) {
+      this.report.codes.producer = code;
+    } else if (p.i32(P.eos) === Eos.OK) {
+      this.report.codes.producer = 0; // killed after the end of its input was marked: nothing was lost
+    } else {
+      // The stream is incomplete, not failed: every frame it completed is delivered (exit 3).
+      if (!(this.o.heal & Heal.PRODUCER)) log.warn(`run: producer pid ${c.proc.pid} died (${c.proc.signalCode}); its input is a pipe or terminal and cannot be read again, so the stream ends after the frames it completed`);
+      this.report.codes.producer = Exit.INCOMPLETE;
+    }
+  }
+
+  private onConsumerExit(p: Pipeline, c: Child, code: number): void {
     this.consumerDoneAt = performance.now();
     this.report.codes.consumer = code;
+    if (this.crashed(c) && !this.stopping)
+      this.report.error = `the consumer (pid ${c.proc.pid}) died (${c.proc.signalCode}) after delivering ${p.delivered()} frames${this.o.heal & Heal.CONSUMER ? "" : "; its output is a pipe or terminal, which cannot be continued"}`;
     // Nobody will drain the ring: stop the others.
     if (code !== 0 && code !== Exit.INCOMPLETE) this.abort(p);
   }
 
-  private async onWorkerExit(p: Pipeline, c: Child, code: number): Promise<void> {
-    const killed = c.proc.signalCode !== null && code !== 143 && code !== 130;
-    if (killed && !this.stopping && !this.consumerDoneAt && p.i32(R.abort) === Abort.NONE) {
-      await this.workerRestarts.acquire();
-      this.report.restarts++;
-      log.warn(`run: worker pid ${c.proc.pid} died (${c.proc.signalCode}); starting a replacement`);
-      this.spawnWorker();
-      return;
-    }
-    if (killed && !this.stopping) return;
+  private onWorkerExit(p: Pipeline, c: Child, code: number): void {
+    if (this.crashed(c)) return; // after the stream ended, or while stopping: nothing to replace or report
     this.report.codes.workers.push(code);
     // A worker failed on its own (it printed why): nobody else would do
     // better and, with no worker left, the pipeline would stall.
@@ -217,13 +287,15 @@ class Supervisor {
   }
 }
 
+export type { Role };
+
 /**
  * Producer and consumer only move bytes (read -> slot, slot -> writev) unless
  * they convert pixels (y4m, pnm, png): JSC's top tier (FTL) compiling their
  * loops cost the consumer ~90 ms of CPU and +40 MiB of malloc peak over 100k
  * frames (peak RSS +20% vs 1k frames; +2% without it), for no speed-up. Off
- * for them unless the user set it; workers (op kernels, 2-4x faster with FTL)
- * keep it.
+ * for them (a spawn default: the user's own BUN_JSC_useFTLJIT wins); workers
+ * (op kernels, 2-4x faster with FTL) keep it.
  */
 function byteMoverEnv(args: string[], flag: string): Record<string, string> {
   const k = args.indexOf(flag);

@@ -12,7 +12,7 @@ import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { formatName, payloadBytes } from "../../frame/format";
-import { Abort, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
+import { Abort, C, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
@@ -138,9 +138,16 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     return true;
   };
   const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
+  /** What this worker waits for: a frame, or (a frame is ready) the consumer freeing its processed slot (I2). */
+  const waitingFor = (): string => {
+    for (let i = 0; i < K; i++)
+      if (stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) !== State.FREE)
+        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${p.i32(C.pid)} is not taking results)`;
+    return "a frame to process";
+  };
+  const tick = () => peers.tick(waitingFor);
   /** The producer is writing the next frame right now. */
   const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
-  const tick = () => peers.tick("a frame to process");
   /** Frees the raw slots of the committed frames batch[0..count) (I3: their results are DONE). */
   const release = (count: number): void => {
     if (count === 0) return;
@@ -217,7 +224,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         } catch (e) {
           // Give the frame back and stop the pipeline: no worker can do better.
           p.setF64(R.abortSeqF, frame.seq);
-          p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED);
+          // Two workers can fail at once on the same problem (a crop outside every
+          // frame): the first to set the abort reports it, the others are its echo.
+          if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
           p.setSlotF64(raw, i, S.ownerStart, 0);
           p.setState(raw, i, State.READY);
           p.postAll();
