@@ -59,7 +59,8 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number; 
   for (let i = 0; i < p.K; i++) {
     if (stateOf(p.state(p.proc, i)) === State.DONE && p.slotF64(p.proc, i, S.n) < rec.delivered) p.setState(p.proc, i, State.FREE);
   }
-  p.work.post();
+  // Possibly many claimable frames at once: every sleeping worker (E1).
+  p.work.postAll();
   return { delivered: rec.delivered, offset: rec.offset, tailHash: rec.tailHash };
 }
 
