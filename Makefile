@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SRC := $(shell find src -name '*.ts') package.json Makefile
 
-.PHONY: all demo test typecheck bench soak clean distclean install uninstall
+.PHONY: all demo test typecheck bench soak clean distclean install uninstall examples
 
 all: shmimg
 
@@ -14,6 +14,12 @@ node_modules/.bin/bun: package.json package-lock.json
 
 native/libshim.so: native/shim.c
 	gcc -O2 -Wall -Wextra -fPIC -shared -o $@ $<
+
+# Example native ops (examples/ops/edge.c against native/shmimg_op.h); the tests build them.
+examples: examples/ops/libedge.so
+
+examples/ops/libedge.so: examples/ops/edge.c native/shmimg_op.h
+	gcc -O3 -Wall -Wextra -fPIC -shared -Inative -o $@ $<
 
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
 	$(BUN) build --compile --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
@@ -41,7 +47,7 @@ typecheck: node_modules/.bin/bun
 # a loaded machine.
 TEST_FLAGS := --timeout 120000
 
-test: shmimg typecheck
+test: shmimg typecheck examples
 	@if [ "$$(id -u)" = 0 ] && unshare --ipc true 2>/dev/null; then \
 	  echo "make test: private IPC namespace (unshare --ipc)"; unshare --ipc $(BUN) test $(TEST_FLAGS); \
 	else \
@@ -55,7 +61,7 @@ soak: shmimg
 	$(BUN) test/soak.ts
 
 clean:
-	rm -f shmimg native/libshim.so
+	rm -f shmimg native/libshim.so examples/ops/libedge.so
 
 distclean: clean
 	rm -rf node_modules

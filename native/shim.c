@@ -7,7 +7,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include <sys/sem.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,7 +85,8 @@ int shim_sem_maxindex(void) {
 
 /*
  * Flattened shmid_ds, out[0..11]:
- * key, uid, cuid, mode, segsz, nattch, cpid, lpid, atime, dtime, ctime, (reserved)
+ * key, uid, cuid, mode, segsz, nattch, cpid, lpid, atime, dtime, ctime,
+ * dest (1 when marked for removal: IPC_RMID while attached; the key is then private)
  */
 static int shm_stat_common(int id, int cmd, int64_t *out) {
   struct shmid_ds ds;
@@ -99,7 +103,7 @@ static int shm_stat_common(int id, int cmd, int64_t *out) {
   out[8] = (int64_t)ds.shm_atime;
   out[9] = (int64_t)ds.shm_dtime;
   out[10] = (int64_t)ds.shm_ctime;
-  out[11] = 0;
+  out[11] = (ds.shm_perm.mode & SHM_DEST) ? 1 : 0;
   return r;
 }
 
@@ -187,6 +191,92 @@ double shim_now_us(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
+
+/* ---- child processes for exec:/filter: ops ------------------------------- */
+
+extern char **environ;
+
+/*
+ * Starts `/bin/sh -c cmd` with its stdin, stdout and stderr on three new
+ * pipes. out[0] = pid, out[1] = our end of its stdin (write), out[2] = our
+ * end of its stdout (read), out[3] = our end of its stderr (read); our ends
+ * are O_CLOEXEC | O_NONBLOCK (the caller polls them). The child gets
+ * PR_SET_PDEATHSIG SIGKILL (kept across exec), so a worker SIGKILLed by
+ * --frame-timeout does not leave its filter behind, and its own process
+ * group, so killpg reaches what the shell started. vfork (as glibc's
+ * posix_spawn does) rather than fork: copying the page tables of a Bun
+ * process costs milliseconds per exec: frame. Between vfork and exec the
+ * child only makes system calls on its own kernel state (no memory writes
+ * beyond its stack frame, no locks), then execs or _exits.
+ */
+int shim_spawn_sh(const char *cmd, int32_t *out) {
+  int in[2], o[2], e[2];
+  if (pipe2(in, O_CLOEXEC) < 0) return -errno;
+  if (pipe2(o, O_CLOEXEC) < 0) { int r = -errno; close(in[0]); close(in[1]); return r; }
+  if (pipe2(e, O_CLOEXEC) < 0) { int r = -errno; close(in[0]); close(in[1]); close(o[0]); close(o[1]); return r; }
+  pid_t parent = getpid();
+  char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+  /* No handler of ours may run in the child (it shares our memory until exec). */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = vfork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (pid < 0) {
+    int r = -errno;
+    close(in[0]); close(in[1]); close(o[0]); close(o[1]); close(e[0]); close(e[1]);
+    return r;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127); /* the parent died before prctl */
+    setpgid(0, 0);
+    /* Every caught signal back to default before unblocking (as posix_spawn
+     * does); SIGPIPE too, so a filter writing to a dead worker dies as usual. */
+    struct sigaction sa, cur;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sig == SIGPIPE || (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_DFL && cur.sa_handler != SIG_IGN)) sigaction(sig, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* dup2 clears O_CLOEXEC on 0, 1, 2; every other pipe end closes at exec. */
+    if (dup2(in[0], 0) < 0 || dup2(o[1], 1) < 0 || dup2(e[1], 2) < 0) _exit(127);
+    execve("/bin/sh", argv, environ);
+    _exit(127);
+  }
+  close(in[0]);
+  close(o[1]);
+  close(e[1]);
+  fcntl(in[1], F_SETFL, O_NONBLOCK);
+  fcntl(o[0], F_SETFL, O_NONBLOCK);
+  fcntl(e[0], F_SETFL, O_NONBLOCK);
+  out[0] = pid;
+  out[1] = in[1];
+  out[2] = o[0];
+  out[3] = e[0];
+  return 0;
+}
+
+/*
+ * waitpid(pid) without blocking when nohang: returns pid with *status set to
+ * the exit code (0..255) or 128 + signal, 0 while it runs, -errno on failure.
+ */
+int shim_waitpid(int pid, int nohang, int32_t *status) {
+  int st = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &st, nohang ? WNOHANG : 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -errno;
+    if (r == 0) return 0;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? 128 + WTERMSIG(st) : 255;
+    return r;
+  }
+}
+
+/* close(2) for the pipe ends above. */
+int shim_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
 /* ---- sizes the TypeScript side checks against its own constants ---------- */
 int shim_abi_version(void) { return 1; }

@@ -49,6 +49,18 @@ export function installSignalFlags(): void {
   shim.shim_signals_install(keepIgnored());
 }
 
+/**
+ * A stage `run` started (--parent-pid) gets SIGTERM when `run` dies
+ * (PR_SET_PDEATHSIG). A `run` that died before the signal was armed sends
+ * nothing, and the stage would stay attached for ever (its pipeline never
+ * stale): after arming it, the stage checks that its parent is still `run`
+ * and otherwise stops itself with the same SIGTERM (handled by the flag).
+ */
+export function exitWithParent(parentPid: number): void {
+  shim.shim_set_pdeathsig(15);
+  if (process.ppid !== parentPid) process.kill(process.pid, "SIGTERM");
+}
+
 export function checkSignals(): void {
   const s = shim.shim_signal_pending();
   if (s !== 0) throw new Interrupted(s);

@@ -4,13 +4,13 @@
  * 9.5); run does not hang on a stopped child (9.1) and keeps signals it
  * inherited ignored (9.12).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
+import { applyInProcess, objectsOf, parseNative, sh, SHMIMG, shmimg, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 import { childrenOf, stagesOf } from "./procs";
 import { openPipeline } from "../src/pipeline/ring/pipeline";
-import { R, U } from "../src/pipeline/layout";
+import { ownerOf, R, State, stateOf, U } from "../src/pipeline/layout";
 
 const dir = tmp();
 const FRAMES = 2400;
@@ -33,10 +33,27 @@ function progressOf(name: string): { committed: number; delivered: number; recor
   }
 }
 
-/** Runs a shell line (redirections), returning stderr and the exit code. */
-function sh(line: string): { code: number; stderr: string } {
-  const r = Bun.spawnSync(["bash", "-c", line], { stdout: "ignore", stderr: "pipe", timeout: 110_000 });
-  return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+/** Does pid hold a raw frame (CLAIMED) in pipeline `name`? */
+function holdsFrame(name: string, pid: number): boolean {
+  const p = openPipeline(name);
+  try {
+    for (let i = 0; i < p.K; i++) {
+      const w = p.state(p.raw, i);
+      if (stateOf(w) === State.CLAIMED && ownerOf(w) === pid) return true;
+    }
+    return false;
+  } finally {
+    p.detach();
+  }
+}
+
+function processState(pid: number): string {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, "latin1");
+    return st[st.lastIndexOf(")") + 2]!;
+  } catch {
+    return "X";
+  }
 }
 
 const ROLE_NAMES = { produce: "producer", work: "worker", consume: "consumer" } as const;
@@ -145,8 +162,15 @@ describe("run cannot heal a stage whose end is a pipe", () => {
   }, 120_000);
 });
 
+/** Pipelines of killed runs: removed after the file even when a test failed before resuming them. */
+const killedRuns = new Set<string>();
+afterAll(() => {
+  for (const name of killedRuns) shmimg(["clean", "--name", name, "--force"]);
+});
+
 /** SIGKILLs run and every stage it started, all at once (a power cut of the processes). */
-async function killWholeRun(run: { pid: number; exited: Promise<number> }): Promise<void> {
+async function killWholeRun(run: { pid: number; exited: Promise<number> }, name: string): Promise<void> {
+  killedRuns.add(name);
   const pids = [run.pid, ...childrenOf(run.pid)];
   for (const pid of pids) {
     try {
@@ -177,7 +201,7 @@ describe("run --resume", () => {
       const run = spawnShmimg(k === 0 ? args : [...args, "--resume"]);
       await waitFor(() => progressOf(name)?.runPid === run.pid && progressOf(name)!.delivered > before, 60_000, `run ${k} to deliver`);
       await Bun.sleep(Math.random() * 800); // then a random moment, not a condition: the point is an arbitrary one
-      await killWholeRun(run);
+      await killWholeRun(run, name);
       delivered.push(progressOf(name)!.delivered);
       expect(delivered[k]!).toBeGreaterThan(before);
     }
@@ -201,7 +225,11 @@ describe("run --resume", () => {
     const args = ["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "600", "--input", input, "--output", output];
     const run = spawnShmimg(args);
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(run);
+    await killWholeRun(run, name);
+    const stat = JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString());
+    expect(stat.run.heals).toEqual(["producer", "consumer"]);
+    expect(stat.run.committed.n + 1).toBeGreaterThanOrEqual(stat.consumer.delivered);
+    expect(stat.run.committed.inputPosition).toBe((stat.run.committed.n + 1) * (32 + 64 * 48 * 3));
     const before = readFileSync(output);
     const other = join(dir, "other-input.shm");
     writeFileSync(other, data.subarray(0, 100 * (32 + 64 * 48 * 3)));
@@ -231,7 +259,7 @@ describe("run --resume", () => {
     const cmd = `${SHMIMG.map((a) => `'${a}'`).join(" ")} run --name ${name} --workers 2 --op invert --fps 600`;
     const first = Bun.spawn(["bash", "-c", `exec ${cmd} --input '${input}' > '${output}'`], { stdout: "ignore", stderr: "ignore" });
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(first);
+    await killWholeRun(first, name);
     const elsewhere = sh(`${cmd} --resume < '${input}' >> '${join(dir, "resume-stdio-other.out")}'`);
     expect(elsewhere.stderr).toMatch(/^ERROR: --resume: pipeline "[^"]+" was started with another output/m);
     expect(elsewhere.code).toBe(2);
@@ -247,7 +275,7 @@ describe("run --resume", () => {
     const args = ["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "600", "--input", input, "--output", output];
     const run = spawnShmimg(args);
     await waitFor(() => (progressOf(name)?.delivered ?? 0) > 100, 60_000, "frames delivered");
-    await killWholeRun(run);
+    await killWholeRun(run, name);
     const again = shmimg(args);
     expect(again.stderr).toContain("recycled stale pipeline");
     expect(again.stderr).not.toContain("resumed after");
@@ -305,8 +333,15 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
     const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
     const stderr = new Response(run.stderr).text();
     await waitFor(() => stagesOf(run.pid, "work").length === 2 && (progressOf(name)?.delivered ?? 0) > 10, 60_000, "workers running");
+    // An idle worker: one stopped while it holds a frame blocks the stream until --timeout / --frame-timeout.
     const stopped = stagesOf(run.pid, "work")[0]!;
-    process.kill(stopped, "SIGSTOP");
+    for (;;) {
+      process.kill(stopped, "SIGSTOP");
+      await waitFor(() => processState(stopped) === "T", 10_000, "the worker stopped");
+      if (!holdsFrame(name, stopped)) break;
+      process.kill(stopped, "SIGCONT");
+      await Bun.sleep(Math.random() * 20); // try again at another moment
+    }
     const code = await run.exited;
     expect(Buffer.compare(readFileSync(output), reference)).toBe(0);
     expect(await stderr).toContain(`worker pid ${stopped} ignored SIGTERM for 2 s (stopped or stuck); sent SIGKILL`);
@@ -415,4 +450,25 @@ describe("formats other than native resume at the recorded position", () => {
       expect(code).toBe(0);
     }, 120_000);
   }
+});
+
+describe("the position record is untrusted input (I6)", () => {
+  test("a committed position that is not a non-negative integer stops a resuming producer with exit 2", () => {
+    const name = uniqueName("qcorrupt");
+    expect(shmimg(["init", "--name", name, "--max-size", "64x48", "--max-format", "rgb24", "--slots", "8"]).code).toBe(0);
+    try {
+      const p = openPipeline(name);
+      try {
+        p.commitPosition(5, -3, 6);
+        expect(() => p.position()).toThrow(/corrupt producer position record/);
+      } finally {
+        p.detach();
+      }
+      const r = shmimg(["produce", "--name", name, "--input", input, "--resume"]);
+      expect(r.stderr).toMatch(/^ERROR: corrupt producer position record in pipeline "[^"]+" \(shmid \d+\): n=5 position=-3 index=6/m);
+      expect(r.code).toBe(2);
+    } finally {
+      shmimg(["clean", "--name", name, "--force"]);
+    }
+  });
 });

@@ -50,7 +50,7 @@ describe("the layout drawing", () => {
     // Slot entry: "  8 n           f64 ..." and "24 w, 28 h, 32 format, 36 payload length".
     const entry = d.slice(d.indexOf("SLOT ENTRY"));
     const fields: Record<string, number> = {};
-    for (const m of entry.matchAll(/(?:^|, ) *(\d+) (state|attempts|n|seq|w|h|format|payload length|stamp|ownerStart)\b/gm)) fields[m[2]!] = Number(m[1]);
-    expect(fields).toEqual({ state: S.state, attempts: S.attempts, n: S.n, seq: S.seq, w: S.w, h: S.h, format: S.fmt, "payload length": S.len, stamp: S.stamp, ownerStart: S.ownerStart });
+    for (const m of entry.matchAll(/(?:^|, ) *(\d+) (state|attempts|n|seq|w|h|format|payload length|stamp|ownerStart|claimedUs)\b/gm)) fields[m[2]!] = Number(m[1]);
+    expect(fields).toEqual({ state: S.state, attempts: S.attempts, n: S.n, seq: S.seq, w: S.w, h: S.h, format: S.fmt, "payload length": S.len, stamp: S.stamp, ownerStart: S.ownerStart, claimedUs: S.claimedUs });
   });
 });

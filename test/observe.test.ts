@@ -40,6 +40,34 @@ describe("watching a pipeline", () => {
     expect(objectsOf(name)).toEqual([]);
   });
 
+  test("stat shows a stopped worker as stopped, not alive, and how long its frame has been claimed", async () => {
+    const name = uniqueName("stopped");
+    expect(shmimg(["init", "--name", name, "--max-size", "2048x2048", "--max-format", "rgb24", "--slots", "2"]).code).toBe(0);
+    // A frame slow enough (40 x gaussian on 2048x2048) to find its worker holding it.
+    const worker = spawnShmimg(["work", "--name", name, "--op", Array(40).fill("gaussian").join(",")]);
+    const json = () => JSON.parse(shmimg(["stat", "--name", name, "--json"]).stdout.toString());
+    try {
+      await waitFor(() => json().live.workers === 1, 20_000, "the worker to attach");
+      expect(shmimg(["produce", "--name", name], { stdin: shmimg(["gen", "--count", "1", "--size", "2048x2048", "--format", "rgb24"]).stdout }).code).toBe(0);
+      await waitFor(() => json().slotStates.some((x: any) => x.raw === "CLAIMED"), 20_000, "the worker to claim the frame");
+      worker.kill("SIGSTOP");
+      await waitFor(() => json().workers[0].state === "stopped", 20_000, "stat to show the worker stopped");
+      const s = json();
+      const claimed = s.slotStates.find((x: any) => x.raw === "CLAIMED");
+      expect(claimed.rawOwner).toBe(worker.pid);
+      expect(claimed.claimAgeS).toBeGreaterThanOrEqual(0);
+      expect(claimed.claimAgeS).toBeLessThan(600);
+      const text = shmimg(["stat", "--name", name]).stdout.toString();
+      expect(text).toMatch(new RegExp(`pid ${worker.pid} stopped `));
+      expect(text).toMatch(new RegExp(`CLAIMED \\(${worker.pid}\\).* \\d+\\.\\d s ago`));
+    } finally {
+      worker.kill("SIGKILL");
+      await worker.exited;
+    }
+    expect(shmimg(["clean", "--name", name, "--force"]).code).toBe(0);
+    expect(objectsOf(name)).toEqual([]);
+  }, 60_000);
+
   test("--verbose logs every IPC call with arguments and result", () => {
     const name = uniqueName("verbose");
     const r = shmimg(["init", "--name", name, "--max-size", "8x8", "--verbose"]);

@@ -9,8 +9,8 @@ import { Format, payloadBytes, type Geometry } from "../src/frame/format";
 import { Chain, parseChain } from "../src/ops/chain";
 import { applyOpByOp } from "./helpers";
 import { OP_DOCS, renderOpsTable } from "../src/ops/docs";
-import { OP_DEFS } from "../src/ops/registry";
-import type { Op } from "../src/ops/types";
+import { OP_DEFS, OPS } from "../src/ops/registry";
+import type { Step } from "../src/ops/types";
 
 const { gray8, rgb24, rgba32, yuv420p } = Format;
 const ALL: Format[] = [gray8, rgb24, rgba32, yuv420p];
@@ -39,7 +39,7 @@ function randomFrame(w: number, h: number, fmt: Format, seed: number): Uint8Arra
   return randomBytes(payloadBytes(w, h, fmt), seed);
 }
 
-function op1(spec: string): Op {
+function op1(spec: string): Step {
   const ops = parseChain(spec);
   expect(ops.length).toBe(1);
   return ops[0]!;
@@ -51,7 +51,7 @@ function op1(spec: string): Op {
  * misaligned). Checks that the three results agree, that src is not modified and
  * that dst bytes outside the payload are untouched. Returns [output, geometry].
  */
-function run(op: Op, g: Geometry, input: Uint8Array | number[]): [number[], Geometry] {
+function run(op: Step, g: Geometry, input: Uint8Array | number[]): [number[], Geometry] {
   const inBytes = Uint8Array.from(input);
   const og = op.out(g);
   const inN = payloadBytes(g.w, g.h, g.fmt);
@@ -727,7 +727,7 @@ describe("Chain", () => {
 
 describe("OP_DOCS / renderOpsTable", () => {
   test("one complete entry per op, formats matching the code", () => {
-    expect(OP_DOCS.map((d) => d.name)).toEqual(OP_DEFS.map((d) => d.name));
+    expect(OP_DOCS.map((d) => d.name)).toEqual(OPS.map((d) => d.name));
     for (const d of OP_DOCS) {
       for (const k of ["name", "syntax", "formula", "edges", "formats"] as const) expect(d[k].length).toBeGreaterThan(0);
     }

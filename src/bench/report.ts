@@ -1,5 +1,6 @@
 /** The bench's human-readable table (the JSON is the BenchResult itself). */
 import { machineLine } from "./machine";
+import { ownOpsTable } from "./own-ops";
 import type { BenchResult, LatencyScenario, MemoryScenario, OversubscribedScenario, ScenarioResult, ShortJobsScenario, ThroughputScenario } from "./types";
 
 const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(1)} MiB` : "-");
@@ -137,6 +138,8 @@ function scenarioTable(s: ScenarioResult): string[] {
       return shortJobsTable(s);
     case "oversubscribed":
       return oversubscribedTable(s);
+    case "ops":
+      return ownOpsTable(s);
   }
 }
 

@@ -10,6 +10,7 @@ import { runMemory } from "./memory";
 import { runThroughput } from "./throughput";
 import { runShortJobs } from "./short-jobs";
 import { runOversubscribed } from "./oversubscribed";
+import { runOps } from "./own-ops";
 import { SCENARIOS, type ScenarioSpec } from "./table";
 import { evaluate } from "./targets";
 import type { BenchConfig, BenchResult, ScenarioResult } from "./types";
@@ -28,6 +29,8 @@ function runScenario(b: Bench, spec: ScenarioSpec): Promise<ScenarioResult> {
       return runShortJobs(b, spec);
     case "oversubscribed":
       return runOversubscribed(b, spec);
+    case "ops":
+      return Promise.resolve(runOps(b.cfg, spec));
   }
 }
 

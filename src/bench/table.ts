@@ -71,6 +71,11 @@ export interface MemorySpec extends Common {
   workers: number;
 }
 
+/** Per-frame cost of each kind of op a user brings, and a C kernel against the built-in TS op (own-ops.ts). */
+export interface OpsSpec extends Common {
+  kind: "ops";
+}
+
 /** Whole commands end to end (process start included) next to ffmpeg and GStreamer on the same rawvideo file (short-jobs.ts). */
 export interface ShortJobsSpec {
   id: string;
@@ -87,7 +92,7 @@ export interface OversubscribedSpec {
   targets: TargetSpec[];
 }
 
-export type ScenarioSpec = ThroughputSpec | LatencySpec | MemorySpec | ShortJobsSpec | OversubscribedSpec;
+export type ScenarioSpec = ThroughputSpec | LatencySpec | MemorySpec | OpsSpec | ShortJobsSpec | OversubscribedSpec;
 
 export const SCENARIOS: ScenarioSpec[] = [
   {
@@ -109,6 +114,7 @@ export const SCENARIOS: ScenarioSpec[] = [
   { id: "S2", kind: "throughput", size: "64x64", format: "gray8", op: "identity", frames: { full: 200_000, quick: 20_000 }, workers: [1, 2], note: "per-frame overhead", targets: [{ metric: "vsPipe", min: 3 }] },
   { id: "S3", kind: "latency", size: "320x240", format: "rgb24", op: "identity", frames: { full: 5_000, quick: 1_500 }, warmup: { full: 1_000, quick: 500 }, fps: 1000, workers: [1, 2], targets: [{ metric: "p50Us", max: 50 }, { metric: "p99Us", max: 500 }] },
   { id: "S4", kind: "throughput", size: "1920x1080", format: "gray8", op: "gaussian,sobel", frames: { full: 120, quick: 12 }, workers: "1..max", note: "CPU-heavy", targets: [{ metric: "scaling", workers: [1, 2], min: 1.7 }] },
+  { id: "OPS", kind: "ops", size: "64x64, 1920x1080", format: "rgb24 (sobel: gray8)", op: "copy through each op kind; sobel in C vs TS", targets: [] },
   { id: "MEM", kind: "memory", size: "64x64", format: "gray8", op: "invert", counts: { full: [1_000, 100_000, 300_000], quick: [1_000, 10_000, 30_000] }, workers: 2, targets: [{ metric: "rssGrowth", within: 0.1 }] },
   {
     id: "S5",

@@ -168,7 +168,18 @@ export interface OversubscribedScenario {
   incidents: string[];
 }
 
-export type ScenarioResult = ThroughputScenario | LatencyScenario | MemoryScenario | ShortJobsScenario | OversubscribedScenario;
+/** Scenario OPS (own-ops.ts): µs per frame of each op kind, in-process. */
+export interface OpsScenario {
+  kind: "ops";
+  id: string;
+  title: string;
+  rows: { what: string; size: string; ms: number; overheadMs?: number }[];
+  /** Built-in TS sobel time / C edge time at 1080p. */
+  cSpeedup?: number;
+  notes: string[];
+}
+
+export type ScenarioResult = ThroughputScenario | LatencyScenario | MemoryScenario | OpsScenario | ShortJobsScenario | OversubscribedScenario;
 
 export interface Target {
   id: string;

@@ -8,7 +8,7 @@ import { writeOut } from "../io/stdio";
 import { parseFormat, parseSize } from "../frame/format";
 import { Chain, parseChain } from "../ops/chain";
 import { ringOptions, type Geometry } from "../pipeline/ring/sizing";
-import type { CreateOptions } from "../pipeline/ring/pipeline";
+import { DEFAULT_FRAME_TIMEOUT_S, MAX_FRAME_TIMEOUT_S, type CreateOptions } from "../pipeline/ring/pipeline";
 import type { WhenFull } from "../pipeline/stages/produce";
 
 export const nameArg = {
@@ -89,7 +89,8 @@ export const geometryArgs = {
   slots: { type: "string", description: "Slots per ring (frames in flight); default: about 32 MiB per ring, 4..64 slots.", valueHint: "K" },
   "max-size": { type: "string", description: "Largest frame the rings must hold, as WIDTHxHEIGHT.", valueHint: "WxH" },
   "max-format": { type: "string", description: "Largest pixel format the rings must hold (gray8, rgb24, rgba32, yuv420p).", default: "rgba32", valueHint: "F" },
-  "max-attempts": { type: "string", description: "Deaths of a worker on the same frame before the stream fails with exit 4.", default: "3", valueHint: "N" },
+  "max-attempts": { type: "string", description: "Attempts at one frame (a worker died on it, its op failed, or it hung past --frame-timeout) before the stream fails with exit 4.", default: "3", valueHint: "N" },
+  "frame-timeout": { type: "string", description: "A worker holding one frame longer than this many seconds is hung (endless op, silent filter, SIGSTOP): the first stage to notice SIGKILLs it and the frame is redone; 0 = no limit.", default: String(DEFAULT_FRAME_TIMEOUT_S), valueHint: "SECONDS" },
 } as const;
 
 export const inputArgs = {
@@ -138,5 +139,6 @@ export function ringArgs(name: string, args: Record<string, unknown>, first?: Ge
     chainOut: chain && ((g) => chain.out(g)),
     slots: args.slots ? num(args.slots, "slots", 2, 1024) : undefined,
     maxAttempts: num(args["max-attempts"] ?? "3", "max-attempts", 1, 1000),
+    frameTimeoutS: num(args["frame-timeout"] ?? String(DEFAULT_FRAME_TIMEOUT_S), "frame-timeout", 0, MAX_FRAME_TIMEOUT_S, false),
   });
 }

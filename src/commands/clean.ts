@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { ShmimgError, Exit } from "../errors";
 import { cleanByName } from "../pipeline/ring/lifecycle";
-import { isStale, listOurPipelines, removeObjects } from "../pipeline/ipc/objects";
+import { idsOf, isStale, listOurPipelines, removeObjects } from "../pipeline/ipc/objects";
 import { hexKey } from "../pipeline/ipc/keys";
 import { log } from "../log";
 import { nameArg, verboseArg } from "./args";
@@ -24,16 +24,20 @@ export default defineCommand({
       const all = listOurPipelines();
       let n = 0;
       for (const pl of all) {
-        if (!isStale(pl.objects)) continue;
-        const removed = removeObjects(pl.objects);
+        if (!isStale(pl)) continue;
+        // By the ids just inspected: whatever replaced them since is left alone.
+        const removed = removeObjects(pl, idsOf(pl));
         n++;
-        log.info(`clean: stale pipeline "${pl.name}" (keys ${hexKey(pl.baseKey)}..): removed ${removed.join(", ")}`);
+        log.info(`clean: stale pipeline "${pl.name}" (keys ${hexKey(pl.keys.raw)}..): removed ${removed.join(", ")}`);
       }
       log.info(`clean: ${n} stale pipeline(s) removed, ${all.length - n} live or foreign left alone`);
       return;
     }
     const r = cleanByName(args.name, args.force);
-    if (r.refused) throw new ShmimgError(r.refused, Exit.INVALID);
+    if (r.refused) {
+      if (r.removed.length) log.info(`clean: pipeline "${args.name}": removed ${r.removed.join(", ")}`);
+      throw new ShmimgError(r.refused, Exit.INVALID);
+    }
     log.info(r.removed.length ? `clean: pipeline "${args.name}": removed ${r.removed.join(", ")}` : `clean: pipeline "${args.name}": nothing to remove`);
   },
 });

@@ -6,8 +6,7 @@ import { Output } from "../io/output";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { openWhenCreated } from "../pipeline/ring/lifecycle";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
-import { installSignalFlags } from "../signals";
-import { shim } from "../native/shim";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { consumeReport, incompleteStream, progressLine } from "../pipeline/stages/consume-report";
 import { LatencyLog } from "../io/latency-log";
@@ -37,7 +36,7 @@ export default defineCommand({
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const opts = { sharedGroup: args["shared-group"] };
     // run starts every stage at once: wait for the rings its producer creates.

@@ -1,16 +1,15 @@
 import { defineCommand } from "citty";
+import { parseChain } from "../ops/chain";
 import { InvalidInput } from "../errors";
 import { parseSize } from "../frame/format";
 import { makeSource } from "../formats";
 import { Input } from "../io/input";
 import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
-import { createOrRecycle } from "../pipeline/ring/lifecycle";
+import { createdLine, createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
-import { R } from "../pipeline/layout";
-import { shim } from "../native/shim";
 import type { FrameInfo, FrameSource, SourcePosition } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
-import { installSignalFlags } from "../signals";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
 import { closeFd, openInput } from "../io/files";
@@ -38,17 +37,18 @@ export default defineCommand({
     ...verboseArg,
     ...sharedGroupArg,
     resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false, internal: true },
-    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created' on stdout.", default: false, internal: true },
+    create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created raw=SHMID proc=SHMID sem=SEMID' on stdout.", default: false, internal: true },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
     ...parentPidArg,
     ...geometryArgs,
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const mode = whenFull(args["when-full"]);
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
+    if (args.create && args.op) parseChain(args.op); // load and check the chain before the first frame is read
     if (args["in-format"] !== "png" && (!args.input || args.input === "-")) checkFramesStdin("produce");
     const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
     let p: Pipeline | undefined;
@@ -56,10 +56,10 @@ export default defineCommand({
       let source = sourceFor(args, fd);
       if (args.create) {
         const first = source.next();
-        p = createOrRecycle(ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op));
         // Owned by the run supervisor: stale (recyclable) once it is dead.
-        p.setI32(R.runPid, Number(args["parent-pid"] ?? process.pid));
-        const msg = new TextEncoder().encode("created\n");
+        const runPid = Number(args["parent-pid"] ?? process.pid);
+        p = createOrRecycle({ ...ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op), runPid });
+        const msg = new TextEncoder().encode(createdLine(p));
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);
       } else p = openPipeline(args.name, { sharedGroup: args["shared-group"] });

@@ -3,8 +3,7 @@ import { Chain, parseChain } from "../ops/chain";
 import { openPipeline } from "../pipeline/ring/pipeline";
 import { openWhenCreated } from "../pipeline/ring/lifecycle";
 import { work, type WorkStep } from "../pipeline/stages/work";
-import { installSignalFlags } from "../signals";
-import { shim } from "../native/shim";
+import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { count } from "./summary";
 import { nameArg, num, parentPidArg, waitForArg, sharedGroupArg, timeoutArg, verboseArg } from "./args";
@@ -34,7 +33,7 @@ export default defineCommand({
   },
   args: {
     ...nameArg,
-    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`). Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", required: true, valueHint: "CHAIN" },
     "max-frames": { type: "string", description: "Exit after this many frames (0 = until the stream ends).", default: "0", valueHint: "N" },
     ...parentPidArg,
     ...waitForArg,
@@ -44,7 +43,7 @@ export default defineCommand({
   },
   run({ args }) {
     installSignalFlags();
-    if (args["parent-pid"]) shim.shim_set_pdeathsig(15);
+    if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const chain = new Chain(parseChain(args.op));
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const maxFrames = num(args["max-frames"], "max-frames", 0, Number.MAX_SAFE_INTEGER);

@@ -266,8 +266,28 @@ export class PnmSource implements FrameSource {
 
 }
 
+/**
+ * Writes the header of one image at b[o..]; returns the new offset: gray8 P5,
+ * rgb24 and yuv420p (converted by the caller) P6, rgba32 P7 RGB_ALPHA.
+ * At most HDR_STRIDE bytes.
+ */
+export function writePnmHeader(b: Uint8Array, o: number, w: number, h: number, fmt: Format): number {
+  if (fmt === Format.rgba32) {
+    o = writeAscii(b, o, "P7\nWIDTH ");
+    o = writeDec(b, o, w);
+    o = writeAscii(b, o, "\nHEIGHT ");
+    o = writeDec(b, o, h);
+    return writeAscii(b, o, "\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n");
+  }
+  o = writeAscii(b, o, fmt === Format.gray8 ? "P5\n" : "P6\n");
+  o = writeDec(b, o, w);
+  b[o++] = 32;
+  o = writeDec(b, o, h);
+  return writeAscii(b, o, "\n255\n");
+}
+
 /** Bytes reserved per header: "P7\nWIDTH 16384\nHEIGHT 16384\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n" is 71. */
-const HDR_STRIDE = 96;
+export const HDR_STRIDE = 96;
 
 export class PnmSink implements FrameSink {
   readonly name = "pnm";
@@ -283,25 +303,13 @@ export class PnmSink implements FrameSink {
     let o = base;
     let payAddr = addr;
     let payLen = info.len;
-    if (info.fmt === Format.rgba32) {
-      o = writeAscii(b, o, "P7\nWIDTH ");
-      o = writeDec(b, o, info.w);
-      o = writeAscii(b, o, "\nHEIGHT ");
-      o = writeDec(b, o, info.h);
-      o = writeAscii(b, o, "\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n");
-    } else {
-      o = writeAscii(b, o, info.fmt === Format.gray8 ? "P5\n" : "P6\n");
-      o = writeDec(b, o, info.w);
-      b[o++] = 32;
-      o = writeDec(b, o, info.h);
-      o = writeAscii(b, o, "\n255\n");
-      if (info.fmt === Format.yuv420p) {
-        // No pnm type holds YUV: convert to rgb24 (BT.601 limited range) into scratch kept until flushed().
-        payLen = info.w * info.h * 3;
-        this.scratch.take(payLen);
-        yuv420pToRgb24(view, info.w, info.h, this.scratch.view);
-        payAddr = this.scratch.addr;
-      }
+    o = writePnmHeader(b, o, info.w, info.h, info.fmt);
+    if (info.fmt === Format.yuv420p) {
+      // No pnm type holds YUV: convert to rgb24 (BT.601 limited range) into scratch kept until flushed().
+      payLen = info.w * info.h * 3;
+      this.scratch.take(payLen);
+      yuv420pToRgb24(view, info.w, info.h, this.scratch.view);
+      payAddr = this.scratch.addr;
     }
     out.add(this.headersAddr + base, o - base);
     out.add(payAddr, payLen);

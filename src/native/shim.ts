@@ -47,6 +47,10 @@ const symbols = {
   shim_signals_install: { args: [i32], returns: i32 },
   shim_signal_pending: { args: [], returns: i32 },
   shim_set_pdeathsig: { args: [i32], returns: i32 },
+  // ---- child processes (exec:/filter: ops) ----
+  shim_spawn_sh: { args: [ptr, ptr], returns: i32 },
+  shim_waitpid: { args: [i32, i32, ptr], returns: i32 },
+  shim_close: { args: [i32], returns: i32 },
   // ---- clock / abi ----
   shim_now_us: { args: [], returns: f64 },
   shim_abi_version: { args: [], returns: i32 },
@@ -77,6 +81,9 @@ export interface Shim {
   shim_signals_install(keepIgnored: number): number;
   shim_signal_pending(): number;
   shim_set_pdeathsig(sig: number): number;
+  shim_spawn_sh(cmd: Ptr, out: Ptr): number;
+  shim_waitpid(pid: number, nohang: number, status: Ptr): number;
+  shim_close(fd: number): number;
   shim_now_us(): number;
   shim_abi_version(): number;
 }
@@ -98,6 +105,8 @@ export interface ShmStat {
   atime: number;
   dtime: number;
   ctime: number;
+  /** Marked for removal (SHM_DEST): IPC_RMID was called while processes were attached. */
+  dest: boolean;
 }
 
 /** Flattened semid_ds (see shim.c). */
@@ -127,6 +136,7 @@ function shmStatFrom(): ShmStat {
     atime: Number(b[8]),
     dtime: Number(b[9]),
     ctime: Number(b[10]),
+    dest: b[11] === 1n,
   };
 }
 

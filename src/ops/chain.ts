@@ -3,53 +3,100 @@
  * through two grow-only ping-pong buffers.
  */
 import { InvalidInput } from "../errors";
-import { payloadBytes, type Geometry } from "../frame/format";
+import { Interrupted } from "../signals";
+import { formatName, payloadBytes, type Format, type Geometry } from "../frame/format";
 import { copyBytes } from "./buffers";
-import { ALIASES, OP_DEFS, findOpDef } from "./registry";
-import type { Op } from "./types";
+import { bind, FrameGeometry, type Element } from "./bind";
+import { loadElement, splitChain } from "./load";
+import { ALIASES, OPS, findOp } from "./registry";
+import { checkInput, type Step } from "./types";
+
+const SCRATCH_GUARD = 64;
 
 const ELEMENT = /^([A-Za-z][A-Za-z0-9]*)(?:\s*[:=]\s*(.*))?$/;
 
 /**
- * Parses a comma-separated op chain. Each element is `name`, `name:arg` or
- * `name=arg` (surrounding whitespace ignored, names case-insensitive).
- * An empty or all-blank spec is the empty chain (identity). Throws InvalidInput
- * naming the bad element and its position.
+ * Parses a comma-separated op chain and loads every op it names, once: a
+ * built-in `name`, `name:arg` or `name=arg` (whitespace ignored, names
+ * case-insensitive); a module path (`./ops/x.ts:k=v;k=v`); `native:LIB#SYM`;
+ * `exec:CMD`; `filter:CMD` (src/ops/load.ts). An empty or all-blank spec is
+ * the empty chain (identity). Then checks that each op accepts a format the
+ * previous one can produce. Throws InvalidInput naming the bad element and
+ * its position (and the file, for modules and libraries).
  */
-export function parseChain(spec: string): Op[] {
+export function parseChain(spec: string): Element[] {
   if (spec.trim() === "") return [];
-  const parts = spec.split(",");
-  return parts.map((raw, i) => {
+  const parts = splitChain(spec);
+  const els = parts.map((raw, i) => {
     const where = parts.length > 1 ? ` (element ${i + 1} of "${spec}")` : "";
     const el = raw.trim();
     if (el === "") throw new InvalidInput(`empty op${where}; remove the extra comma`);
-    const m = ELEMENT.exec(el);
-    if (m === null) throw new InvalidInput(`malformed op "${el}"${where}; write name, name:arg or name=arg`);
-    let name = m[1]!.toLowerCase();
-    let arg = m[2];
-    if (name === "rotate") {
-      // rotate:90 / rotate:180 / rotate:270 spell rotate90 / rotate180 / rotate270
-      const deg = arg?.trim();
-      if (deg !== "90" && deg !== "180" && deg !== "270") {
-        throw new InvalidInput(`op "${el}"${where}: rotate takes 90, 180 or 270 (clockwise), e.g. "rotate90"`);
-      }
-      name = `rotate${deg}`;
-      arg = undefined;
-    }
-    const def = findOpDef(name);
-    if (def === undefined) throw new InvalidInput(`unknown op "${m[1]}"${where}; ${suggest(name)}`);
     try {
-      return def.create(arg);
+      return loadElement(el) ?? builtin(el, where);
     } catch (e) {
-      if (e instanceof InvalidInput && where !== "") throw new InvalidInput(e.message + where);
+      if (e instanceof InvalidInput && where !== "" && !e.message.endsWith(where)) throw new InvalidInput(e.message + where);
       throw e;
     }
+  });
+  checkFormats(els, spec);
+  return els;
+}
+
+function builtin(el: string, where: string): Element {
+  const m = ELEMENT.exec(el);
+  if (m === null) throw new InvalidInput(`malformed op "${el}"${where}; write name, name:arg or name=arg, a module path (./op.ts), native:LIB#SYMBOL, exec:CMD or filter:CMD`);
+  let name = m[1]!.toLowerCase();
+  let arg = m[2];
+  if (name === "rotate") {
+    // rotate:90 / rotate:180 / rotate:270 spell rotate90 / rotate180 / rotate270
+    const deg = arg?.trim();
+    if (deg !== "90" && deg !== "180" && deg !== "270") {
+      throw new InvalidInput(`op "${el}"${where}: rotate takes 90, 180 or 270 (clockwise), e.g. "rotate90"`);
+    }
+    name = `rotate${deg}`;
+    arg = undefined;
+  }
+  const op = findOp(name);
+  if (op === undefined) throw new InvalidInput(`unknown op "${m[1]}"${where}; ${suggest(name)}`);
+  return bind(op, arg, el, `"${op.name}"`);
+}
+
+/**
+ * Static format check, before any frame: follows the set of formats each
+ * step can receive (any format first) through the chain, using each op's
+ * declared formats and its out() on a 64x64 probe (an out() that refuses the
+ * probe's size is assumed to keep the format). A step that accepts none of
+ * what the previous step can produce is an error naming both.
+ */
+export function checkFormats(els: readonly Element[], spec: string): void {
+  let can = new Set<Format>([1, 2, 3, 4]);
+  els.forEach((el, i) => {
+    const ok = [...can].filter((f) => el.formats.includes(f));
+    if (ok.length === 0) {
+      const prev = els[i - 1]!;
+      let msg = "";
+      try {
+        checkInput(el.name, { w: 64, h: 64, fmt: [...can][0]! }, el.formats, el.who);
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      throw new InvalidInput(`${msg} (element ${i + 1} of "${spec}": the previous op ${prev.who} produces only ${[...can].map(formatName).join(", ")})`);
+    }
+    const next = new Set<Format>();
+    for (const f of ok) {
+      try {
+        next.add(el.out({ w: 64, h: 64, fmt: f }).fmt);
+      } catch {
+        next.add(f);
+      }
+    }
+    can = next;
   });
 }
 
 /** "did you mean" for an unknown op name, else the list of ops. */
 function suggest(name: string): string {
-  const names = [...OP_DEFS.map((d) => d.name), ...Object.keys(ALIASES)];
+  const names = [...OPS.map((d) => d.name), ...Object.keys(ALIASES)];
   let best = "";
   let bestD = Infinity;
   for (const n of names) {
@@ -59,7 +106,7 @@ function suggest(name: string): string {
       best = ALIASES[n] ?? n;
     }
   }
-  const list = `known ops: ${OP_DEFS.map((d) => d.name).join(", ")} (see "shmimg ops")`;
+  const list = `known ops: ${OPS.map((d) => d.name).join(", ")}; or your own: ./op.ts, native:LIB#SYMBOL, exec:CMD, filter:CMD (see "shmimg ops")`;
   return bestD <= 2 ? `did you mean "${best}"? ${list}` : list;
 }
 
@@ -75,6 +122,17 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** An op threw while processing a frame (the worker retries the frame, I12). */
+export class StepFailed extends Error {
+  constructor(
+    /** The step's spec, quoted: "./ops/x.ts", "native:./lib.so#edge". */
+    readonly op: string,
+    readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /**
  * A sequence of ops run frame after frame. Geometries are computed (and every
  * step validated) once per distinct input geometry; intermediates live in two
@@ -83,16 +141,16 @@ function editDistance(a: string, b: string): number {
 export class Chain {
   /** Canonical spec: the op names joined by ","; "" for the empty chain. */
   readonly spec: string;
-  private readonly ops: readonly Op[];
+  private readonly ops: readonly Step[];
   /** The ops actually run: identity steps are dropped (they only copy). */
-  private readonly run: readonly Op[];
+  private readonly run: readonly Step[];
   private a = new Uint8Array(0);
   private b = new Uint8Array(0);
   private cachedIn: Geometry | null = null;
   /** geometry before step i of `run` at [i], output at [run.length]; frozen. */
   private runGeoms: Geometry[] = [];
 
-  constructor(ops: Op[]) {
+  constructor(ops: Step[]) {
     this.ops = [...ops];
     this.run = this.ops.filter((op) => op.name !== "identity");
     this.spec = this.ops.map((op) => op.name).join(",");
@@ -122,10 +180,16 @@ export class Chain {
       return geoms[0]!;
     }
     let from = src;
-    for (let i = 0; i < n; i++) {
-      const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
-      run[i]!.apply(from, geoms[i]!, to, geoms[i + 1]!);
-      from = to;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const to = i === n - 1 ? dst : i % 2 === 0 ? this.a : this.b;
+        run[i]!.apply(from, geoms[i]!, to, geoms[i + 1]!);
+        from = to;
+      }
+    } catch (e) {
+      if (e instanceof Interrupted) throw e; // a signal, not the op's failure
+      throw new StepFailed(`"${run[i]!.name}"`, e);
     }
     return geoms[n]!;
   }
@@ -136,14 +200,12 @@ export class Chain {
     if (c !== null && c.w === g.w && c.h === g.h && c.fmt === g.fmt) return this.runGeoms;
     // Validate every op (identity included) in order, so errors name the first bad step.
     let cur: Geometry = { w: g.w, h: g.h, fmt: g.fmt };
-    if (this.ops.length === 0) {
-      // Still reject nonsense geometry for the empty chain, via identity's own checks.
-      cur = findOpDef("identity")!.create(undefined).out(cur);
-    }
-    const geoms: Geometry[] = [Object.freeze(cur)];
+    // Still reject nonsense geometry for the empty chain, with identity's checks.
+    if (this.ops.length === 0) checkInput("identity", cur, [1, 2, 3, 4]);
+    const geoms: Geometry[] = [new FrameGeometry(cur.w, cur.h, cur.fmt)];
     for (const op of this.ops) {
       cur = op.out(cur);
-      if (op.name !== "identity") geoms.push(Object.freeze({ w: cur.w, h: cur.h, fmt: cur.fmt }));
+      if (op.name !== "identity") geoms.push(new FrameGeometry(cur.w, cur.h, cur.fmt));
     }
     // Grow the ping-pong buffers for the intermediates (outputs of all steps but the last).
     let needA = 0;
@@ -154,9 +216,10 @@ export class Chain {
       if ((i - 1) % 2 === 0) needA = Math.max(needA, bytes);
       else needB = Math.max(needB, bytes);
     }
-    if (this.a.length < needA) this.a = new Uint8Array(needA);
-    if (this.b.length < needB) this.b = new Uint8Array(needB);
-    this.cachedIn = Object.freeze({ w: g.w, h: g.h, fmt: g.fmt });
+    // + SCRATCH_GUARD: room for a native kernel's canary (src/ops/kernel.ts) between two steps too.
+    if (this.a.length < needA + SCRATCH_GUARD) this.a = new Uint8Array(needA + SCRATCH_GUARD);
+    if (this.b.length < needB + SCRATCH_GUARD) this.b = new Uint8Array(needB + SCRATCH_GUARD);
+    this.cachedIn = new FrameGeometry(g.w, g.h, g.fmt);
     this.runGeoms = geoms;
     return geoms;
   }

@@ -4,10 +4,10 @@
 import { Format, type Geometry } from "../frame/format";
 import { yuv420pToRgb24 } from "../frame/bt601";
 import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
-import { ALL_FORMATS, checkInput, noArg, type Op, type OpDef } from "./types";
+import { ALL_FORMATS, checkInput, noArg, type Step, type OpDef } from "./types";
 
 /** An op converting any accepted format to `outFmt` at the same size. */
-function convertOp(name: string, outFmt: Format, apply: Op["apply"]): Op {
+function convertOp(name: string, outFmt: Format, apply: Step["apply"]): Step {
   return {
     name,
     out(g: Geometry): Geometry {

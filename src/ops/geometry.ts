@@ -9,7 +9,7 @@
 import { InvalidInput } from "../errors";
 import { Format, formatName, type Geometry } from "../frame/format";
 import { chromaDim, forEachPlane, words } from "./buffers";
-import { ALL_FORMATS, channels, checkInput, noArg, sameSize, type Op, type OpDef } from "./types";
+import { ALL_FORMATS, channels, checkInput, noArg, sameSize, type Step, type OpDef } from "./types";
 
 /** Square tile edge used by the cache-blocked rotations. */
 const TILE = 64;
@@ -214,7 +214,7 @@ function rotate270Plane(src: Uint8Array, dst: Uint8Array, so: number, d0: number
   quarterBytes(src, dst, so, d0, w, h, 1, false);
 }
 
-function quarterOp(name: string, clockwise: boolean): Op {
+function quarterOp(name: string, clockwise: boolean): Step {
   return {
     name,
     out(g: Geometry): Geometry {

@@ -6,7 +6,7 @@
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
-import { ALL_FORMATS, GRAY_ONLY, PACKED_FORMATS, intArg, noArg, sameSize, type Op, type OpDef } from "./types";
+import { ALL_FORMATS, GRAY_ONLY, PACKED_FORMATS, intArg, noArg, sameSize, type Step, type OpDef } from "./types";
 
 // ---------------------------------------------------------------- identity
 
@@ -123,7 +123,7 @@ function lutRgba(lut: Uint8Array, src: Uint8Array, dst: Uint8Array, n: number): 
 }
 
 /** An op applying `lut` to every colour channel of a packed format (alpha of rgba32 kept). */
-function lutOp(name: string, formats: readonly Format[], lut: Uint8Array): Op {
+function lutOp(name: string, formats: readonly Format[], lut: Uint8Array): Step {
   return sameSize(name, formats, (src, g, dst) => {
     const n = payloadBytes(g.w, g.h, g.fmt);
     if (g.fmt === Format.rgba32) lutRgba(lut, src, dst, n);

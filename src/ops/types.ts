@@ -10,7 +10,7 @@
 import { InvalidInput } from "../errors";
 import { Format, MAX_DIMENSION, formatName, isFormat, type Geometry } from "../frame/format";
 
-export interface Op {
+export interface Step {
   /** Canonical spec, e.g. "threshold:128"; parseChain(name) gives back an equal op. */
   readonly name: string;
   /** Output geometry; throws InvalidInput if the format is not accepted or the size is invalid. */
@@ -35,7 +35,7 @@ export interface OpDef {
   /** What happens at the image border / odd sizes. */
   readonly edges: string;
   /** Builds the op from the text after ':' or '=' (undefined when absent); throws InvalidInput. */
-  create(arg: string | undefined): Op;
+  create(arg: string | undefined): Step;
 }
 
 export const ALL_FORMATS: readonly Format[] = [Format.gray8, Format.rgb24, Format.rgba32, Format.yuv420p];
@@ -56,18 +56,19 @@ function conversionHint(accepted: readonly Format[]): string {
 
 /**
  * Validates an input geometry for op `opName`: known format, accepted by the op,
- * integer size within 1..MAX_DIMENSION. Throws InvalidInput with a fix-it hint.
+ * integer size within 1..MAX_DIMENSION. Throws InvalidInput with a fix-it hint;
+ * `who` is how the message names the op (default the quoted name).
  */
-export function checkInput(opName: string, g: Geometry, accepted: readonly Format[]): void {
-  if (!isFormat(g.fmt)) throw new InvalidInput(`op "${opName}": unknown pixel format code ${g.fmt}`);
+export function checkInput(opName: string, g: Geometry, accepted: readonly Format[], who = `"${opName}"`): void {
+  if (!isFormat(g.fmt)) throw new InvalidInput(`op ${who}: unknown pixel format code ${g.fmt}`);
   if (!accepted.includes(g.fmt)) {
     throw new InvalidInput(
-      `op "${opName}" does not accept ${formatName(g.fmt)} input; ${conversionHint(accepted)} ` +
+      `op ${who} does not accept ${formatName(g.fmt)} input; ${conversionHint(accepted)} ` +
         `(accepted: ${accepted.map(formatName).join(", ")})`,
     );
   }
   if (!validDim(g.w) || !validDim(g.h)) {
-    throw new InvalidInput(`op "${opName}": invalid frame size ${g.w}x${g.h} (each side must be 1..${MAX_DIMENSION})`);
+    throw new InvalidInput(`op ${who}: invalid frame size ${g.w}x${g.h} (each side must be 1..${MAX_DIMENSION})`);
   }
 }
 
@@ -76,7 +77,7 @@ function validDim(n: number): boolean {
 }
 
 /** An op whose output geometry equals its input geometry (validated against `formats`). */
-export function sameSize(name: string, formats: readonly Format[], apply: Op["apply"]): Op {
+export function sameSize(name: string, formats: readonly Format[], apply: Step["apply"]): Step {
   return {
     name,
     out(g: Geometry): Geometry {

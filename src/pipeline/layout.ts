@@ -45,6 +45,7 @@
  *  24 w, 28 h, 32 format, 36 payload length (u32)
  *  40 stamp       f64  CLOCK_MONOTONIC µs when the producer published the frame
  *  48 ownerStart  f64  start time of the worker that claimed it (pid-reuse check)
+ *  56 claimedUs   f64  CLOCK_MONOTONIC µs when the worker claimed it (raw slots; I11 deadline, stat's claim age)
  *
  * Frame n always lives in raw slot n % K and its result in processed slot n % K.
  *
@@ -53,6 +54,7 @@
  *   WRITING ─────────> READY          WRITING ───────> DONE
  *   READY ──worker CAS─> CLAIMED(pid) DONE ──consumer, after output written──> FREE
  *   CLAIMED ─after processed DONE─> FREE
+ *   CLAIMED ─op failed, I12─> READY | POISONED  WRITING ─op failed, I12─> FREE | POISONED(reason)
  *
  * INVARIANTS
  *  I1 Only the producer writes a raw slot, and only in FREE -> WRITING -> READY;
@@ -67,12 +69,22 @@
  *  I5 A slot whose owner pid is dead (kill -9) is recovered under LOCK:
  *     raw CLAIMED(dead): processed DONE for the same n, or n < delivered (the
  *     consumer wrote it and freed the processed slot) -> raw FREE (result kept),
- *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1;
+ *     else processed WRITING(dead) -> FREE and raw -> READY, attempts + 1
+ *     (at maxAttempts the frame is poisoned as in I12, S.attempts 0);
  *     raw WRITING(dead producer) -> discarded (FREE) unless the position
  *     record committed it (I7: -> READY); stream marked incomplete unless
  *     `run` will start another producer (I9).
  *  I6 Every number read from shared memory is bounds-checked before use
- *     (slot index, lengths, geometry, n); a violation stops the stage, exit 2.
+ *     (slot index, lengths, geometry, n, eos and abort codes); a violation
+ *     stops the stage with exit 2 AND sets R.abort = CORRUPT, so every other
+ *     stage stops too (exit 2) instead of waiting for a peer that will never
+ *     act. A waiting stage re-checks, on every tick, that the segment is in a
+ *     reachable state: every state word is one of its table's states (an
+ *     ownerless state has owner bits 0), a READY/CLAIMED raw slot or a DONE
+ *     processed slot holds an n with n % K = its index, delivered - 1 <= head
+ *     <= delivered + 2K (head is stored just after READY), and (checked by the consumer, which alone frees
+ *     processed slots) a DONE processed slot's n is in [delivered,
+ *     delivered + K). Anything else is corruption, never something to wait for.
  *  I7 The producer commits frame n by recording {n, input position after it,
  *     source index after it} in the spare copy of the POSITION record (Q) and
  *     flipping Q.gen, after the payload is complete and before READY. The gen
@@ -91,6 +103,37 @@
  *     while it is set and that run is alive, a dead producer's stream is not
  *     marked ended (recovery only settles its last slot, I7); run clears the
  *     bit before it gives up, and recovery then marks the stream incomplete.
+ *  I10 Ownership. A pipeline's objects are created in the order raw segment,
+ *      semaphore set, processed segment. The raw header is written first with
+ *      magic CREATING (kind, creator pid, uid, name) and gets MAGIC last, after
+ *      the set's id is stored in the raw segment (R.semid): a set belongs to
+ *      the pipeline whose raw segment names it. Inspection reads the set before the
+ *      segments, so a set seen without a raw segment cannot be a creation in
+ *      progress; a CREATING header whose creator is alive is never stale.
+ *      Nothing is removed unless the kernel's owner and creator uid are ours,
+ *      a segment's header is ours (MAGIC or CREATING, and the name asked for)
+ *      and, for a removal on behalf of a run, its id is the one recorded at
+ *      creation. Removal goes set, processed, raw: the raw header is the last
+ *      thing to go, so an interrupted removal leaves something recognisable.
+ *      A stage whose set is removed (EIDRM/EINVAL) or whose raw segment is
+ *      marked SHM_DEST stops with exit 2: the pipeline was removed under it.
+ *  I11 Frame deadline: a worker writes S.claimedUs right after its claim
+ *     CAS. A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
+ *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
+ *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
+ *     (pid and start time checked) and I5 then redoes the frame like any
+ *     crash. A claim held by a live owner within its deadline is progress:
+ *     --timeout never fires on it.
+ *  I12 A worker whose op chain fails on a frame (throws, non-zero native
+ *     return, bad filter reply) hands it back itself: attempts + 1, then
+ *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
+ *     attempts reaches maxAttempts instead processed -> POISONED holding
+ *     the reason (UTF-8, S.len <= 1024 bytes, S.n, S.seq; S.attempts = the
+ *     failing worker's pid) and raw -> POISONED. The consumer, reaching that n in order, sets Abort.OP_ERROR
+ *     and reports the reason: every earlier frame is delivered first. I5
+ *     poisons the same way with S.attempts 0 (Abort.POISONED).
+ *     Output is published only after its length was checked against the
+ *     processed slot.
  *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
  *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
  *     only just before it is processed, and its result is published DONE on
@@ -136,7 +179,15 @@
 
 /** "SHMG" little-endian. */
 export const MAGIC = 0x474d4853;
-export const LAYOUT_VERSION = 2;
+/** "SHMc": the header is being written by its creator (I10). */
+export const MAGIC_CREATING = 0x634d4853;
+export const LAYOUT_VERSION = 3;
+/**
+ * Largest segment shmimg maps: Bun's toArrayBuffer refuses more than 4 GiB
+ * (measured: 2^32 bytes maps, 2^32 + 4096 throws RangeError). Larger rings
+ * are refused before shmget, with this number in the message.
+ */
+export const MAX_SEGMENT_BYTES = 2 ** 32;
 export const KIND_RAW = 1;
 export const KIND_PROCESSED = 2;
 
@@ -204,6 +255,8 @@ export const R = {
   // 468..471 free (keeps the f64 below 8-byte aligned)
   abortSeqF: 472, // f64 seq of the frame that caused the abort
   runPid: 480, // i32 pid of the `run` supervisor, 0 in separate-shell mode
+  semid: 484, // i32 id of the pipeline's semaphore set (I10): written once by the creator, before MAGIC
+  frameTimeoutUs: 504, // f64 --frame-timeout in µs, set once at creation (I11); 0 = none
 } as const;
 
 // ---- line 8: delivery record (consumer only), crash-atomic by double buffering ----
@@ -296,6 +349,7 @@ export const S = {
   len: 36, // u32
   stamp: 40, // f64
   ownerStart: 48, // f64 start time of the claiming worker (raw slots): a recycled pid is not the owner
+  claimedUs: 56, // f64 CLOCK_MONOTONIC µs when the worker claimed the frame (raw slots; I11 frame deadline, stat's claim age)
 } as const;
 
 export const State = {
@@ -337,7 +391,18 @@ export const Abort = {
   POISONED: 1, // a frame killed its worker maxAttempts times
   SUPERVISOR: 2, // run is stopping the pipeline
   OP_FAILED: 3, // a worker could not apply the chain to a frame (e.g. output too big)
+  CORRUPT: 4, // a stage found the shared memory in an impossible state (I6): exit 2
+  OP_ERROR: 5, // an op failed on one frame maxAttempts times (I12); the consumer reports its reason: exit 4
 } as const;
+export const ABORT_NAMES = ["none", "poisoned frame", "stopped by supervisor", "op failed", "corrupt segment", "op error"];
+
+/** Raw slot states a raw state word may hold, processed ones likewise (I6). */
+export const RAW_STATES: readonly number[] = [State.FREE, State.WRITING, State.READY, State.CLAIMED, State.POISONED];
+export const PROC_STATES: readonly number[] = [State.FREE, State.WRITING, State.DONE, State.POISONED];
+/** States that carry an owner pid in the word; every other state word has owner bits 0. */
+export function ownedState(state: number): boolean {
+  return state === State.WRITING || state === State.CLAIMED;
+}
 
 export const Sem = { LOCK: 0, PRODUCERS: 1, WORKERS: 2, CONSUMERS: 3, COUNT: 4 } as const;
 

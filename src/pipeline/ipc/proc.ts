@@ -38,6 +38,32 @@ export function selfStartTime(): number {
   return selfStart;
 }
 
+/** What `stat` says about a stage's process. */
+export type ProcessState = "running" | "sleeping" | "stopped" | "zombie" | "gone";
+
+/**
+ * The process state from /proc/PID/stat (R running; S, D, I sleeping; T, t
+ * stopped; Z, X zombie), or "gone" when the pid does not exist or (start > 0)
+ * now belongs to another process.
+ */
+export function processState(pid: number, start = 0): ProcessState {
+  if (pid <= 0) return "gone";
+  const f = statFields(pid);
+  if (!f || (start > 0 && Number(f[19]) !== start)) return "gone";
+  switch (f[0]) {
+    case "R":
+      return "running";
+    case "T":
+    case "t":
+      return "stopped";
+    case "Z":
+    case "X":
+      return "zombie";
+    default:
+      return "sleeping";
+  }
+}
+
 /**
  * CPUs this process may run on: its affinity mask (os.availableParallelism
  * reads sched_getaffinity), lowered by a cgroup CPU quota when one is set

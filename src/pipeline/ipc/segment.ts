@@ -7,8 +7,13 @@ import { E, errno, errnoName, IPC, libc } from "../../native/libc";
 import { shim, shmStat } from "../../native/shim";
 import { InvalidInput, ShmimgError, Exit } from "../../errors";
 import { hexKey } from "./keys";
+import { ownershipProblem } from "./owner";
+import { isAlive } from "./proc";
 import {
   H,
+  LINE,
+  MAGIC_CREATING,
+  MAX_SEGMENT_BYTES,
   KIND_PROCESSED,
   KIND_RAW,
   LAYOUT_VERSION,
@@ -116,38 +121,66 @@ export function shmgetError(key: number, size: number, flags: number, err: numbe
   return new ShmimgError(`${call} ${hint}`, Exit.INVALID);
 }
 
-/** Creates (IPC_EXCL, 0600) and initialises a segment; magic is stored last. */
+/** The refusal for a ring larger than one segment can be mapped (before any shmget). */
+export function tooLarge(name: string, kind: number, slots: number, slotBytes: number, segBytes: number): InvalidInput {
+  return new InvalidInput(
+    `pipeline "${name}": the ${kind === KIND_RAW ? "raw" : "processed"} ring needs ${segBytes} bytes (${slots} slots x ${slotBytes} B), more than one segment can be mapped (${MAX_SEGMENT_BYTES} bytes = 4 GiB, Bun's ArrayBuffer limit); nothing was created. Lower --slots or --max-size / --max-format`,
+  );
+}
+
+/**
+ * Creates (IPC_EXCL, 0600) and initialises a segment. The size is checked
+ * against what can be mapped before shmget; from shmget on, any failure
+ * removes the segment before throwing (the undo is in place before anything
+ * can throw). The first stores mark the header CREATING with our pid and the
+ * name (I10), so a creator killed mid-way leaves an object `clean` can prove
+ * is ours; publishSegment() stores MAGIC once the pipeline is complete.
+ */
 export function createSegment(key: number, spec: SegmentSpec): Segment {
   const geo = segmentGeometry(spec.kind, spec.slots, spec.slotBytes);
+  if (geo.segBytes > MAX_SEGMENT_BYTES) throw tooLarge(spec.name, spec.kind, spec.slots, spec.slotBytes, geo.segBytes);
   const flags = IPC.CREAT | IPC.EXCL | 0o600;
   const shmid = libc.shmget(key, geo.segBytes, flags);
   if (shmid < 0) throw shmgetError(key, geo.segBytes, flags, errno(), spec.name);
-  const addr = libc.shmat(shmid, null, 0);
-  if (addr === -1 || addr === 0) {
-    const err = errno();
+  let addr = 0;
+  try {
+    addr = libc.shmat(shmid, null, 0);
+    if (addr === -1 || addr === 0) {
+      const err = errno();
+      addr = 0;
+      throw new ShmimgError(`shmat(shmid=${shmid}) failed: ${errnoName(err)}. Check the process's address-space limits (ulimit -v).`, Exit.INVALID);
+    }
+    // Identify the object first (a one-line view: nothing here can fail).
+    const head = new Uint32Array(toArrayBuffer(addr, 0, LINE * 2));
+    head[H.kind >> 2] = spec.kind;
+    head[H.creatorPid >> 2] = process.pid;
+    head[H.creatorUid >> 2] = process.getuid!();
+    new Uint8Array(head.buffer).set(new TextEncoder().encode(spec.name).subarray(0, MAX_NAME_BYTES), H.name);
+    Atomics.store(head, H.magic >> 2, MAGIC_CREATING | 0);
+    const seg = new Segment(shmid, key, addr, spec.kind, geo);
+    const { u32, f64 } = seg;
+    u32[H.version >> 2] = LAYOUT_VERSION;
+    u32[H.headerBytes >> 2] = slotTableOf(spec.kind);
+    u32[H.slots >> 2] = spec.slots;
+    u32[H.slotBytes >> 2] = spec.slotBytes;
+    u32[H.stride >> 2] = geo.stride;
+    u32[H.maxW >> 2] = spec.maxW;
+    u32[H.maxH >> 2] = spec.maxH;
+    u32[H.maxFormat >> 2] = spec.maxFormat;
+    u32[H.payloadOff >> 2] = geo.payloadOff;
+    u32[H.maxAttempts >> 2] = spec.maxAttempts;
+    f64[H.segBytes >> 3] = geo.segBytes;
+    return seg;
+  } catch (e) {
+    if (addr) libc.shmdt(addr);
     shim.shim_shm_rmid(shmid);
-    throw new ShmimgError(`shmat(shmid=${shmid}) failed: ${errnoName(err)}. Check the process's address-space limits (ulimit -v).`, Exit.INVALID);
+    throw e;
   }
-  const seg = new Segment(shmid, key, addr, spec.kind, geo);
-  const { u32, f64, u8 } = seg;
-  u32[H.version >> 2] = LAYOUT_VERSION;
-  u32[H.kind >> 2] = spec.kind;
-  u32[H.headerBytes >> 2] = slotTableOf(spec.kind);
-  u32[H.creatorPid >> 2] = process.pid;
-  u32[H.creatorUid >> 2] = process.getuid!();
-  u32[H.slots >> 2] = spec.slots;
-  u32[H.slotBytes >> 2] = spec.slotBytes;
-  u32[H.stride >> 2] = geo.stride;
-  u32[H.maxW >> 2] = spec.maxW;
-  u32[H.maxH >> 2] = spec.maxH;
-  u32[H.maxFormat >> 2] = spec.maxFormat;
-  u32[H.payloadOff >> 2] = geo.payloadOff;
-  u32[H.maxAttempts >> 2] = spec.maxAttempts;
-  f64[H.segBytes >> 3] = geo.segBytes;
-  u8.set(new TextEncoder().encode(spec.name).subarray(0, MAX_NAME_BYTES), H.name);
-  // Publishes the header: pairs with the magic load in attachSegment().
+}
+
+/** Publishes a complete header: pairs with the magic load in attachSegment(). */
+export function publishSegment(seg: Segment): void {
   Atomics.store(seg.i32, H.magic >> 2, MAGIC | 0);
-  return seg;
 }
 
 export interface AttachOptions {
@@ -173,10 +206,8 @@ export function attachSegment(key: number, opts: AttachOptions): Segment {
   if (shmid < 0) throw shmgetError(key, 0, 0, errno(), opts.name);
   const st = shmStat(shmid);
   if (typeof st === "number") throw new ShmimgError(`shmctl(shmid=${shmid}, IPC_STAT) failed: ${errnoName(st)}. The segment may have just been removed; retry.`, Exit.INVALID);
-  const uid = process.getuid!();
-  if (st.uid !== uid) throw refuse(key, shmid, `owned by uid ${st.uid}, not by you (uid ${uid})`);
-  const forbidden = opts.sharedGroup ? 0o002 : 0o022;
-  if (st.mode & forbidden) throw refuse(key, shmid, `mode 0${st.mode.toString(8)} is writable by ${opts.sharedGroup ? "others" : "group or others"} (pass --shared-group to allow group)`);
+  const problem = ownershipProblem(st, opts.sharedGroup);
+  if (problem) throw refuse(key, shmid, problem);
   if (st.segsz < 128) throw refuse(key, shmid, `size ${st.segsz} is smaller than a shmimg header`);
   const addr = libc.shmat(shmid, null, 0);
   if (addr === -1 || addr === 0) throw new ShmimgError(`shmat(shmid=${shmid}) failed: ${errnoName(errno())}. Check permissions and address-space limits.`, Exit.INVALID);
@@ -185,12 +216,14 @@ export function attachSegment(key: number, opts: AttachOptions): Segment {
     libc.shmdt(addr);
     throw e;
   };
-  // Pairs with the magic store in createSegment(): a creator may still be writing.
+  // Pairs with the magic store in publishSegment(): a creator may still be writing.
   let magic = Atomics.load(head, H.magic >> 2);
-  for (let i = 0; i < 100 && magic === 0; i++) {
+  for (let i = 0; i < 100 && (magic === 0 || magic === MAGIC_CREATING); i++) {
     Bun.sleepSync(10);
     magic = Atomics.load(head, H.magic >> 2);
   }
+  if (magic === MAGIC_CREATING)
+    detachAnd(refuse(key, shmid, `it is still being created by pid ${head[H.creatorPid >> 2]} (${isAlive(head[H.creatorPid >> 2]!) ? "alive: wait for it to finish" : "dead: a half-created pipeline, remove it with `shmimg clean`"})`));
   if (magic !== MAGIC) detachAnd(refuse(key, shmid, `magic 0x${magic.toString(16)} is not shmimg's (0x${MAGIC.toString(16)})`));
   const version = head[H.version >> 2]!;
   if (version !== LAYOUT_VERSION) detachAnd(refuse(key, shmid, `layout version ${version}, this shmimg speaks version ${LAYOUT_VERSION}`));
@@ -210,6 +243,7 @@ export function attachSegment(key: number, opts: AttachOptions): Segment {
   if (head[H.stride >> 2] !== geo.stride || head[H.payloadOff >> 2] !== geo.payloadOff || head[H.headerBytes >> 2] !== slotTableOf(kind))
     detachAnd(refuse(key, shmid, "slot stride or payload offset disagree with the slot count and size (corrupt header)"));
   if (geo.segBytes > st.segsz) detachAnd(refuse(key, shmid, `header describes ${geo.segBytes} bytes but the segment has ${st.segsz}`));
+  if (geo.segBytes > MAX_SEGMENT_BYTES) detachAnd(refuse(key, shmid, `header describes ${geo.segBytes} bytes, more than shmimg can map (${MAX_SEGMENT_BYTES})`));
   const maxAttempts = head[H.maxAttempts >> 2]!;
   if (maxAttempts < 1 || maxAttempts > 1000) detachAnd(refuse(key, shmid, `max attempts ${maxAttempts} outside 1..1000`));
   const seg = new Segment(shmid, key, addr, kind, geo);

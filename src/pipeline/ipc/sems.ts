@@ -5,10 +5,11 @@
  * these carry only "I am alive", which is exactly what undo should revert.
  */
 import { E, errno, errnoName, IPC, libc } from "../../native/libc";
-import { shim } from "../../native/shim";
+import { semStat, shim } from "../../native/shim";
 import { ShmimgError, Exit } from "../../errors";
 import { Sem } from "../layout";
 import { hexKey } from "./keys";
+import { ownershipProblem } from "./owner";
 
 const ops = new Int16Array(3 * 4); // struct sembuf { short num, op, flg } x 4
 const timeout = new BigInt64Array(2); // struct timespec
@@ -48,10 +49,34 @@ export function createSems(key: number, name: string): number {
   return semid;
 }
 
-export function openSems(key: number, name: string): number {
+/**
+ * Opens the pipeline's set and checks it as attachSegment checks a segment:
+ * owner and creator uid ours, mode 0600 (0660 with --shared-group), and the
+ * number of semaphores shmimg creates (I10). A set anyone may write could
+ * carry a forged live-stage count or a held lock.
+ */
+export function openSems(key: number, name: string, sharedGroup = false): number {
   const semid = libc.semget(key, Sem.COUNT, 0);
   if (semid < 0) throw semgetError(key, errno(), false, name);
+  const st = semStat(semid);
+  if (typeof st === "number") throw new ShmimgError(`semctl(semid=${semid}, IPC_STAT) failed: ${errnoName(st)}. The set may have just been removed; retry.`, Exit.INVALID);
+  const problem = st.nsems !== Sem.COUNT ? `it has ${st.nsems} semaphores, shmimg's have ${Sem.COUNT}` : ownershipProblem(st, sharedGroup);
+  if (problem)
+    throw new ShmimgError(
+      `semaphore set key ${hexKey(key)} semid ${semid}: ${problem}; refusing to use it (it was not modified). If pipeline "${name}" is yours and stale, remove it with \`shmimg clean --name ${name}\`; otherwise use another --name.`,
+      Exit.INVALID,
+    );
   return semid;
+}
+
+/**
+ * Whether the set was removed under us (IPC_RMID by `clean --force` or
+ * ipcrm): semctl then fails with EIDRM or EINVAL. Returns the errno name or
+ * undefined while the set exists.
+ */
+export function semRemoved(semid: number): string | undefined {
+  const r = shim.shim_sem_getval(semid, Sem.LOCK);
+  return r === -E.EIDRM || r === -E.EINVAL ? errnoName(r) : undefined;
 }
 
 /** Live stages of a role (kernel-exact: SEM_UNDO reverts a dead stage's +1). */

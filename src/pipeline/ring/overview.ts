@@ -36,9 +36,9 @@ function rowOf(name: string, objects: PipelineObjects): PipelineRow {
   const st = objects.raw ? shmStat(objects.raw.shmid) : undefined;
   const ageS = st && typeof st !== "number" && st.ctime > 0 ? Math.max(0, Date.now() / 1000 - st.ctime) : -1;
   const row: PipelineRow = { name, state: "broken", producers: 0, workers: 0, consumers: 0, framesIn: 0, framesOut: 0, ageS };
-  if (name === "?" || !objects.raw || !objects.proc || objects.semid === undefined) {
+  if (name === "?" || !objects.raw || !objects.proc || !objects.sems) {
     row.state = isStale(objects) ? "stale" : "broken";
-    row.note = "objects missing (a creation was interrupted)";
+    row.note = objects.raw?.header === "creating" ? `being created by pid ${objects.raw.creatorPid}` : "objects missing (a creation was interrupted)";
     return row;
   }
   let p;
@@ -68,7 +68,7 @@ function rowOf(name: string, objects: PipelineObjects): PipelineRow {
 /** Every pipeline of this user, sorted by name. */
 export function listPipelines(): PipelineRow[] {
   return listOurPipelines()
-    .map((pl) => rowOf(pl.name, pl.objects))
+    .map((pl) => rowOf(pl.name, pl))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
@@ -110,7 +110,7 @@ export function renderWatch(s: Snapshot, rows: number, cols: number, ageS: numbe
   const room = Math.max(1, rows - lines.length - 1);
   const shown = busy.length > room ? busy.slice(0, room - 1) : busy;
   for (const x of shown)
-    lines.push(`  ${String(x.slot).padStart(4)}  ${x.raw}${x.rawOwner ? ` (${x.rawOwner})` : ""}  ${x.proc}${x.procOwner ? ` (${x.procOwner})` : ""}  ${x.n}  ${x.seq}  ${x.attempts}`);
+    lines.push(`  ${String(x.slot).padStart(4)}  ${x.raw}${x.rawOwner ? ` (${x.rawOwner})` : ""}  ${x.proc}${x.procOwner ? ` (${x.procOwner})` : ""}  ${x.n}  ${x.seq}  ${x.attempts}${x.claimAgeS !== null ? `  claimed ${x.claimAgeS.toFixed(1)} s ago` : ""}`);
   if (shown.length < busy.length) lines.push(`  ... ${busy.length - shown.length} more busy slots (shmimg stat -n ${s.name} lists all)`);
   return lines.map((l) => (l.length > cols ? l.slice(0, cols - 1) + "…" : l)).join("\n");
 }

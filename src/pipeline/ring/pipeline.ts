@@ -4,17 +4,20 @@
  * step fails; open() attaches and validates all three. Field accessors here
  * are the only code that turns layout offsets into typed-array indices.
  */
-import { shim } from "../../native/shim";
+import { shim, shmStat } from "../../native/shim";
+import { errnoName } from "../../native/libc";
 
 import { InvalidInput } from "../../errors";
 import { keysFor, hexKey, NAME_RE, type Keys } from "../ipc/keys";
-import { attachSegment, createSegment, Segment } from "../ipc/segment";
-import { createSems, openSems } from "../ipc/sems";
+import { attachSegment, createSegment, publishSegment, Segment, tooLarge } from "../ipc/segment";
+import { createSems, openSems, semRemoved } from "../ipc/sems";
 import { Event } from "./event";
 import {
+  Abort,
   D,
   P,
   Q,
+  R,
   EV_DONE,
   EV_RAW_FREED,
   EV_WORK,
@@ -22,8 +25,10 @@ import {
   KIND_PROCESSED,
   KIND_RAW,
   LINE,
+  MAX_SEGMENT_BYTES,
   MAX_SLOTS,
   S,
+  segmentGeometry,
 } from "../layout";
 import { payloadBytes, type Format } from "../../frame/format";
 
@@ -36,7 +41,17 @@ export interface CreateOptions {
   /** Payload capacity of a processed slot (>= what the op chain produces). */
   procSlotBytes?: number;
   maxAttempts?: number;
+  /** Seconds a worker may hold one frame before it is SIGKILLed (I11); 0 = no deadline. */
+  frameTimeoutS?: number;
+  /** Pid of the `run` that will own the pipeline (R.runPid), written before it is published. */
+  runPid?: number;
+  /** Called with every object made but the pipeline not yet published (fault injection: set by the command layer). */
+  beforePublish?: () => void;
 }
+
+/** --frame-timeout default: a frame held longer than a minute means a hung worker (I11). */
+export const DEFAULT_FRAME_TIMEOUT_S = 60;
+export const MAX_FRAME_TIMEOUT_S = 1e6;
 
 export function checkName(name: string): string {
   if (!NAME_RE.test(name)) throw new InvalidInput(`--name "${name}" is not a valid pipeline name: use 1-63 characters from A-Z a-z 0-9 . _ -`);
@@ -75,6 +90,10 @@ export class Pipeline {
   // ---- header ----
   get maxAttempts(): number {
     return this.raw.u32[H.maxAttempts >> 2]!;
+  }
+  /** --frame-timeout in µs (I11); 0 = no deadline. Validated on open. */
+  get frameTimeoutUs(): number {
+    return this.raw.f64[R.frameTimeoutUs >> 3]!;
   }
   get creatorPid(): number {
     return this.raw.u32[H.creatorPid >> 2]!;
@@ -157,9 +176,20 @@ export class Pipeline {
     return into;
   }
 
-  /** The error for a slot field out of range (built only when one is). */
+  /**
+   * The error for a slot field out of range (built only when one is). Sets
+   * the abort reason CORRUPT for every other stage first (I6): the caller
+   * throws the returned error.
+   */
   corrupt(seg: Segment, i: number, what: string): InvalidInput {
-    return new InvalidInput(`corrupt ${seg === this.raw ? "raw" : "processed"} slot ${i} in pipeline "${this.name}" (shmid ${seg.shmid}): ${what}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
+    return this.corruptSegment(`${seg === this.raw ? "raw" : "processed"} slot ${i}`, seg.shmid, what);
+  }
+
+  /** As corrupt(), for any part of the segment (`where`: "raw slot 3", "producer line"). */
+  corruptSegment(where: string, shmid: number, what: string): InvalidInput {
+    this.casI32(R.abort, Abort.NONE, Abort.CORRUPT);
+    this.postAll();
+    return new InvalidInput(`corrupt ${where} in pipeline "${this.name}" (shmid ${shmid}): ${what}; every stage of the pipeline stops. Stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
   }
 
   // ---- delivery record (see D in layout.ts) ----
@@ -186,6 +216,21 @@ export class Pipeline {
     Atomics.store(this.raw.i32, D.gen >> 2, gen + 1);
   }
 
+  /**
+   * How the pipeline was removed under us, or undefined while it exists: the
+   * set fails with EIDRM/EINVAL once removed; the raw segment stays mapped
+   * but IPC_STAT shows it marked for removal (SHM_DEST). Two syscalls: call
+   * it on ticks, not per frame.
+   */
+  removal(): string | undefined {
+    const gone = semRemoved(this.semid);
+    if (gone) return `semaphore set semid ${this.semid}: ${gone}`;
+    const st = shmStat(this.raw.shmid);
+    if (typeof st === "number") return `raw segment shmid ${this.raw.shmid}: IPC_STAT ${errnoName(st)}`;
+    if (st.dest) return `raw segment shmid ${this.raw.shmid} is marked for removal (SHM_DEST)`;
+    return undefined;
+  }
+
   // ---- producer position record (see Q and I7 in layout.ts) ----
   /** The last committed frame: n (-1 when none), input position and source index after it. */
   position(): Position {
@@ -193,7 +238,11 @@ export class Pipeline {
     if (gen === 0) return { n: -1, pos: 0, index: 0 };
     const base = (gen & 1 ? Q.copy1 : Q.copy0) >> 3;
     const f = this.raw.f64;
-    return { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+    const at = { n: f[base]!, pos: f[base + 1]!, index: f[base + 2]! };
+    // I6: a resumed producer seeks to pos, recovery sets head from n.
+    if (![at.n, at.pos, at.index].every((v) => Number.isSafeInteger(v) && v >= 0))
+      throw new InvalidInput(`corrupt producer position record in pipeline "${this.name}" (shmid ${this.raw.shmid}): n=${at.n} position=${at.pos} index=${at.index}; stop the pipeline and run \`shmimg clean --name ${this.name} --force\``);
+    return at;
   }
   /** Commits frame n (I7): writes the spare copy, then flips gen (the commit point, pairs with position()). */
   commitPosition(n: number, pos: number, index: number): void {
@@ -255,25 +304,39 @@ export function createPipeline(o: CreateOptions): Pipeline {
   const rawBytes = payloadBytes(o.maxW, o.maxH, o.maxFormat);
   const procBytes = Math.max(o.procSlotBytes ?? rawBytes, 1);
   const common = { name: o.name, slots: o.slots, maxW: o.maxW, maxH: o.maxH, maxFormat: o.maxFormat, maxAttempts: o.maxAttempts ?? 3 };
+  // Both rings must be mappable before anything is created (exit 2, nothing left).
+  for (const [kind, bytes] of [[KIND_RAW, rawBytes], [KIND_PROCESSED, procBytes]] as const) {
+    const geo = segmentGeometry(kind, o.slots, bytes);
+    if (geo.segBytes > MAX_SEGMENT_BYTES) throw tooLarge(o.name, kind, o.slots, bytes, geo.segBytes);
+  }
   const made: (() => void)[] = [];
   try {
-    const semid = createSems(keys.sems, o.name);
-    made.push(() => shim.shim_sem_rmid(semid));
+    // Raw first, its header marked CREATING (I10): from here on the creation is
+    // ours and in progress for anyone who inspects the keys.
     const raw = createSegment(keys.raw, { ...common, kind: KIND_RAW, slotBytes: rawBytes });
     made.push(() => {
       raw.detach();
       shim.shim_shm_rmid(raw.shmid);
     });
+    const semid = createSems(keys.sems, o.name);
+    made.push(() => shim.shim_sem_rmid(semid));
     const proc = createSegment(keys.processed, { ...common, kind: KIND_PROCESSED, slotBytes: procBytes });
     made.push(() => {
       proc.detach();
       shim.shim_shm_rmid(proc.shmid);
     });
+    o.beforePublish?.();
     const p = new Pipeline(o.name, keys, raw, proc, semid);
+    p.setF64(R.frameTimeoutUs, (o.frameTimeoutS ?? DEFAULT_FRAME_TIMEOUT_S) * 1e6);
     p.recordDelivery(0, 0, -1);
     p.setF64(P.lastSeq, -1);
+    p.setI32(R.semid, semid);
+    p.setI32(R.runPid, o.runPid ?? 0);
+    publishSegment(proc);
+    publishSegment(raw); // last: the pipeline is complete
     return p;
   } catch (e) {
+    // Undone in reverse (processed, set, raw): the raw header goes last (I10).
     for (const undo of made.reverse()) undo();
     throw e;
   }
@@ -286,7 +349,7 @@ export interface OpenOptions {
 export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
   checkName(name);
   const keys = keysFor(name, process.getuid!());
-  const semid = openSems(keys.sems, name);
+  const semid = openSems(keys.sems, name, o.sharedGroup);
   const raw = attachSegment(keys.raw, { name, kind: KIND_RAW, sharedGroup: o.sharedGroup });
   let proc: Segment;
   try {
@@ -300,7 +363,13 @@ export function openPipeline(name: string, o: OpenOptions = {}): Pipeline {
     proc.detach();
     throw new InvalidInput(`pipeline "${name}": raw segment (key ${hexKey(keys.raw)}) has ${raw.slots} slots but processed (key ${hexKey(keys.processed)}) has ${proc.slots}; the objects do not belong together. Run \`shmimg clean --name ${name}\`.`);
   }
-  return new Pipeline(name, keys, raw, proc, semid);
+  const p = new Pipeline(name, keys, raw, proc, semid);
+  const ft = p.frameTimeoutUs;
+  if (!Number.isFinite(ft) || ft < 0 || ft > MAX_FRAME_TIMEOUT_S * 1e6) {
+    p.detach();
+    throw new InvalidInput(`pipeline "${name}": corrupt frame timeout ${ft} µs in the raw segment (shmid ${raw.shmid}); stop the pipeline and run \`shmimg clean --name ${name} --force\``);
+  }
+  return p;
 }
 
 

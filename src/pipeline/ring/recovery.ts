@@ -9,9 +9,12 @@
  * wedge anyone) is taken and the scan is redone with CAS on every change.
  */
 import { isAlive } from "../ipc/proc";
+import { libc } from "../../native/libc";
+import { shim } from "../../native/shim";
 import { lock, unlock } from "../ipc/sems";
 import { Abort, Eos, H, Heal, ownerOf, P, packState, R, S, State, stateOf, U, W, WORKER_ENTRIES } from "../layout";
 import type { Pipeline } from "./pipeline";
+import { poison } from "./handback";
 
 /** Start time recorded for pid in the worker table (0 if unknown). */
 function workerStart(p: Pipeline, pid: number): number {
@@ -31,6 +34,14 @@ function ownerAlive(p: Pipeline, pid: number, i: number): boolean {
   if (stateOf(p.state(p.raw, i)) === State.WRITING) return isAlive(pid, pid === p.i32(P.pid) ? p.f64(P.start) : 0);
   const start = p.slotF64(p.raw, i, S.ownerStart) || workerStart(p, pid);
   return isAlive(pid, start);
+}
+
+const SIGKILL = 9;
+
+/** Forgets who claimed raw slot i and when (before it is made READY again). */
+function clearClaim(p: Pipeline, i: number): void {
+  p.setSlotF64(p.raw, i, S.ownerStart, 0);
+  p.setSlotF64(p.raw, i, S.claimedUs, 0);
 }
 
 function producerDead(p: Pipeline): boolean {
@@ -55,11 +66,21 @@ function deadSleeper(p: Pipeline, b: number): boolean {
   return p.i32(b + W.sleeping) === 1 && workerEntryDead(p, b);
 }
 
-/** True if some slot, the producer or a sleeping worker has a dead owner (no lock, no writes). */
+/** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I11); `now` in µs. */
+function overdue(p: Pipeline, i: number, now: number): boolean {
+  const limit = p.frameTimeoutUs;
+  if (limit <= 0) return false;
+  const at = p.slotF64(p.raw, i, S.claimedUs);
+  return at > 0 && now - at > limit;
+}
+
+/** True if some slot, the producer or a sleeping worker has a dead owner, or a claim is overdue (no lock, no writes). */
 export function anyDead(p: Pipeline): boolean {
+  const now = shim.shim_now_us();
   for (let i = 0; i < p.K; i++) {
     const w = p.state(p.raw, i);
     const s = stateOf(w);
+    if (s === State.CLAIMED && overdue(p, i, now)) return true;
     if ((s === State.CLAIMED || s === State.WRITING) && !ownerAlive(p, ownerOf(w), i)) return true;
   }
   for (const b of WORKER_ENTRIES) if (deadSleeper(p, b)) return true;
@@ -67,7 +88,16 @@ export function anyDead(p: Pipeline): boolean {
   return producerDead(p) && (!producerHealed(p) || p.f64(P.head) < p.position().n + 1);
 }
 
+/** A worker SIGKILLed because it held a frame past --frame-timeout. */
+export interface HungWorker {
+  pid: number;
+  seq: number;
+  heldS: number;
+}
+
 export interface RecoveryResult {
+  /** Hung owners SIGKILLed by this pass (their frames are redone by a later pass, once they are gone). */
+  killed: HungWorker[];
   redone: number;
   discarded: number;
   poisonedSeq: number;
@@ -79,7 +109,7 @@ export interface RecoveryResult {
  * dead or the lock was busy: another stage is recovering).
  */
 export function recover(p: Pipeline): RecoveryResult {
-  const res: RecoveryResult = { redone: 0, discarded: 0, poisonedSeq: -1, producerDied: false };
+  const res: RecoveryResult = { killed: [], redone: 0, discarded: 0, poisonedSeq: -1, producerDied: false };
   if (!anyDead(p)) return res;
   if (!lock(p.semid, 1000)) return res;
   try {
@@ -87,6 +117,16 @@ export function recover(p: Pipeline): RecoveryResult {
       const w = p.state(p.raw, i);
       const s = stateOf(w);
       const owner = ownerOf(w);
+      const now = shim.shim_now_us();
+      if (s === State.CLAIMED && overdue(p, i, now) && ownerAlive(p, owner, i)) {
+        // I11: a live owner past its deadline is hung (endless op, silent
+        // filter, SIGSTOP). Pid and start time were just checked; SIGKILL
+        // also ends a stopped process. Once it is gone, a later pass redoes
+        // the frame as for any crash (attempts + 1, poisoned at the limit).
+        if (p.state(p.raw, i) === w && libc.kill(owner, SIGKILL) === 0)
+          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - p.slotF64(p.raw, i, S.claimedUs)) / 1e6 });
+        continue;
+      }
       if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {
         const pw = p.state(p.proc, i);
         const n = p.slotF64(p.raw, i, S.n);
@@ -105,13 +145,19 @@ export function recover(p: Pipeline): RecoveryResult {
         p.setSlotU32(p.raw, i, S.attempts, attempts);
         p.setF64(R.recoveries, p.f64(R.recoveries) + 1);
         if (attempts >= p.raw.u32[H.maxAttempts >> 2]!) {
-          if (p.casState(p.raw, i, w, packState(State.POISONED, 0))) {
-            res.poisonedSeq = p.slotF64(p.raw, i, S.seq);
-            p.setF64(R.abortSeqF, res.poisonedSeq);
+          // Poisoned: the consumer stops the stream when it reaches this
+          // frame, after every earlier one (I12's rule). Should the processed
+          // slot have changed under us, abort at once (the older rule).
+          const seq = p.slotF64(p.raw, i, S.seq);
+          const message = `frame seq ${seq} killed its worker ${attempts} times (a crash, or a hang past --frame-timeout); giving up on the stream`;
+          if (poison(p, i, w, packState(State.FREE, 0), 0, message)) res.poisonedSeq = seq;
+          else if (p.casState(p.raw, i, w, packState(State.POISONED, 0))) {
+            res.poisonedSeq = seq;
+            p.setF64(R.abortSeqF, seq);
             p.casI32(R.abort, Abort.NONE, Abort.POISONED);
           }
         } else {
-          p.setSlotF64(p.raw, i, S.ownerStart, 0); // no claimer (see ownerAlive)
+          clearClaim(p, i); // no claimer (see ownerAlive), no claim age
           // Publishes the frame again: pairs with the claim scan in work.ts.
           if (p.casState(p.raw, i, w, State.READY)) {
             p.setF64(R.redone, p.f64(R.redone) + 1);

@@ -21,7 +21,16 @@ export interface SizingOptions {
   /** Slots per ring; default from the slot size (autoSlots). */
   slots?: number;
   maxAttempts: number;
+  frameTimeoutS?: number;
 }
+
+/**
+ * Room left after the largest output in every processed slot: a native
+ * kernel that writes past its output overwrites the canary placed there
+ * (src/ops/kernel.ts) instead of the next slot, and the frame fails before
+ * it is published.
+ */
+export const OUTPUT_GUARD = 64;
 
 /** Sizes both rings: the processed slot is the largest chain output over every format no larger than the max. */
 export function ringOptions(o: SizingOptions): CreateOptions {
@@ -39,5 +48,5 @@ export function ringOptions(o: SizingOptions): CreateOptions {
     }
   }
   const slots = o.slots ?? autoSlots(Math.max(rawBytes, procBytes));
-  return { name: o.name, slots, maxW: w, maxH: h, maxFormat: fmt, procSlotBytes: procBytes, maxAttempts: o.maxAttempts };
+  return { name: o.name, slots, maxW: w, maxH: h, maxFormat: fmt, procSlotBytes: procBytes + OUTPUT_GUARD, maxAttempts: o.maxAttempts, frameTimeoutS: o.frameTimeoutS };
 }

@@ -11,9 +11,10 @@ import { shim } from "../../native/shim";
 import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
-import { Abort, C, Eos, P, R, S, Sem, State, stateOf } from "../layout";
+import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { checkAbort, Peers } from "./peers";
+import { checkAbort, Peers, StageFailed } from "./peers";
+import { abortAtPoisoned, poisonedAt } from "../ring/handback";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
 import type { FrameSink } from "../../formats/types";
@@ -64,17 +65,25 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number; 
   return { delivered: rec.delivered, offset: rec.offset, tailHash: rec.tailHash };
 }
 
+/** The consumer reached poisoned frame n: stop everyone; under `run` a POISONED abort is reported by run itself. */
+function poisonedError(p: Pipeline, n: number): StageFailed {
+  const { message, reportedByRun } = abortAtPoisoned(p, n);
+  const e = new StageFailed(message);
+  e.secondary = reportedByRun;
+  return e;
+}
+
 export function leaveConsumer(p: Pipeline): void {
   leaveRole(p.semid, Sem.CONSUMERS);
 }
 
 export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOptions): ConsumeStats {
   const { proc, K } = p;
-  const peers = new Peers(p, "consumer", o.timeoutS);
   const frame: SlotFrame = newSlotFrame();
   const rec = p.delivery();
   const resumedAt = rec.delivered;
   let d = resumedAt;
+  const peers = new Peers(p, "consumer", o.timeoutS, () => d);
   let offset = rec.offset;
   let frames = 0;
   let bytes = 0;
@@ -87,10 +96,11 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
 
   const doneAt = (n: number): boolean => {
     const i = n % K;
-    return stateOf(p.state(proc, i)) === State.DONE && p.slotF64(proc, i, S.n) === n;
+    // The whole word: DONE carries no owner, so owner bits mean corruption (found by checkIntegrity).
+    return p.state(proc, i) === State.DONE && p.slotF64(proc, i, S.n) === n;
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
-  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE;
+  const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || poisonedAt(p, d);
   /** Frame d is being processed (claimed, or its result being written) or waits READY for a worker. */
   const inFlight = (): boolean => {
     const i = d % K;
@@ -104,6 +114,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     if (!doneAt(d)) {
       // eos is stored after the final head (producer), so head is final here.
       if (over()) break;
+      if (poisonedAt(p, d)) throw poisonedError(p, d); // I5/I12: every earlier frame was delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
       p.done.waitFor(ready, tick, 100, -1, inFlight);
@@ -152,6 +163,7 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     }
   }
   const eos = p.i32(P.eos);
+  if (EOS_NAMES[eos] === undefined) throw p.corruptSegment("producer line", p.raw.shmid, `end-of-stream code ${eos} is not one shmimg writes`);
   if (peers.redone) consola.info(`consumer: recovered ${peers.redone} frame(s) from dead workers`);
   return { frames, bytes, blockedUs, resumedAt, eos, lastSeq, gaps };
 }

@@ -16,7 +16,7 @@ import { Interrupted } from "../../signals";
 import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout";
 import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
-import { Peers, StageFailed } from "./peers";
+import { checkRemoved, Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -97,7 +97,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let bytes = p.f64(P.bytesIn);
   let blockedUs = p.f64(P.blockedUs);
   let i = 0;
-  const slotFree = () => stateOf(p.state(raw, i)) === State.FREE;
+  const slotFree = () => p.state(raw, i) === State.FREE; // the whole word (FREE has no owner)
   /** A worker is processing the frame in the slot we wait for. */
   const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
@@ -181,6 +181,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   p.casI32(P.eos, Eos.NONE, eos);
   p.postAll();
   if (failure) throw failure;
+  checkRemoved(p); // frames published into a removed pipeline reach nobody (I10)
   if (dropped) consola.warn(`producer: dropped ${dropped} frame(s) because the ring was full (--when-full drop)`);
   return { frames, dropped, bytes, blockedUs, eos };
 }

@@ -23,7 +23,8 @@ import { Exit } from "../../errors";
 import { log } from "../../log";
 import { Abort, Eos, Heal, P, R, U } from "../layout";
 import { openPipeline, type Pipeline } from "../ring/pipeline";
-import { cleanByName } from "../ring/lifecycle";
+import { idsOfPipeline, parseCreated, removeCreated } from "../ring/lifecycle";
+import type { ObjectIds } from "../ipc/objects";
 import { abortMessage } from "./peers";
 import { Children, exitCodeOf, STOP_GRACE_MS, type Child, type Role } from "./children";
 import { RestartLimiter } from "./restarts";
@@ -74,6 +75,8 @@ class Supervisor {
   /** When the consumer exited for good (0 while it runs): stages still there STOP_GRACE_MS later are stopped. */
   private consumerDoneAt = 0;
   private p: Pipeline | undefined;
+  /** The ids the producer printed at creation: the only objects cleanup() removes (I10). */
+  private created: ObjectIds = {};
   private readonly onInt = () => this.stopOnSignal(2);
   private readonly onTerm = () => this.stopOnSignal(15);
 
@@ -111,6 +114,7 @@ class Supervisor {
     if (o.resume) {
       const t = takeOver(o.name, o.identity, o.heal);
       this.p = t.p;
+      this.created = idsOfPipeline(t.p); // taken over: ours to remove at the end, by these ids
       r.resumedAt = t.delivered;
       log.info(`run: resuming pipeline "${o.name}" after ${t.delivered} frames delivered by an earlier run${t.needsProducer ? `, input from frame ${t.committed}` : ", input already complete"}`);
       if (t.needsProducer) this.spawnProducer(["--resume"]);
@@ -121,7 +125,7 @@ class Supervisor {
       const waitFor = ["--wait-for", String(producer.proc.pid)];
       for (let k = 0; k < o.workers; k++) this.spawnWorker(waitFor);
       this.spawnConsumer(waitFor);
-      if (!(await this.created(producer))) {
+      if (!(await this.awaitCreated(producer))) {
         // No rings: the waiting stages have nothing to do.
         this.children.stopAll();
         while (this.children.size > 0) await this.children.next(100);
@@ -149,7 +153,7 @@ class Supervisor {
   }
 
   /** Waits for the producer's "created" (it read the first frame and made the objects). */
-  private async created(producer: Child): Promise<boolean> {
+  private async awaitCreated(producer: Child): Promise<boolean> {
     const reader = (producer.proc.stdout as ReadableStream<Uint8Array>).getReader();
     let line = "";
     while (!line.includes("\n")) {
@@ -158,6 +162,7 @@ class Supervisor {
       line += new TextDecoder().decode(value);
     }
     reader.releaseLock();
+    this.created = parseCreated(line);
     if (line.startsWith("created")) return true;
     await producer.proc.exited;
     this.report.codes.producer = exitCodeOf(producer.proc);
@@ -198,6 +203,10 @@ class Supervisor {
     const code = exitCodeOf(c.proc);
     // Stages we stopped (signal or abort, SIGKILL after the grace) report our decision, not a failure of their own.
     if (this.children.stoppedByUs(c) && (code === 143 || code === 130 || code === 137 || code === Exit.STAGE_FAILED)) return;
+    // A stage that exits 130/143 by itself was sent SIGINT/SIGTERM directly: Ctrl-C reaches
+    // the whole process group, often before run's own handler has run. The run is being
+    // interrupted, not failing.
+    if (!this.children.stoppedByUs(c) && c.proc.signalCode === null && (code === 130 || code === 143)) return this.stopOnSignal(code - 128);
     if (this.crashed(c) && (await this.replace(p, c))) return;
     if (c.role === "producer") this.onProducerExit(p, c, code);
     else if (c.role === "consumer") this.onConsumerExit(p, c, code);
@@ -277,8 +286,7 @@ class Supervisor {
   private cleanup(): void {
     this.children.killAll();
     this.p?.detach();
-    const r = cleanByName(this.o.name, true);
-    if (r.refused) log.warn(r.refused);
+    removeCreated(this.o.name, this.created);
   }
 
   private finish(): RunReport {

@@ -12,13 +12,14 @@ import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { formatName, payloadBytes } from "../../frame/format";
-import { Abort, C, Eos, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
+import { Abort, C, Eos, EOS_NAMES, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
-import { isAlive, selfStartTime } from "../ipc/proc";
+import { isAlive, processState, selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline } from "../ring/pipeline";
-import type { Chain } from "../../ops/chain";
+import { StepFailed, type Chain } from "../../ops/chain";
+import { handBack } from "../ring/handback";
 
 /**
  * The two points of a frame where a worker's death means different things:
@@ -76,6 +77,18 @@ function register(p: Pipeline): number {
   throw new ShmimgError(`pipeline "${p.name}" already has ${MAX_WORKERS} workers registered; stop some or wait for dead entries to be recovered`, Exit.INVALID);
 }
 
+/**
+ * The chain failed on the frame in raw slot i (I12): hand it back for another
+ * attempt, or, at max-attempts, poison it with the reason (the consumer
+ * stops the stream there, after delivering every earlier frame, and prints
+ * the one ERROR line). An error that is not the op's own is rethrown.
+ */
+function opFailed(p: Pipeline, i: number, seq: number, claimed: number, writing: number, e: unknown): void {
+  if (!(e instanceof StepFailed)) throw e;
+  const { attempts, poisoned } = handBack(p, i, claimed, writing, (n) => `op ${e.op} failed ${n} time(s) (--max-attempts ${p.maxAttempts}): ${e.message}`);
+  consola.warn(`worker: frame seq ${seq}: op ${e.op} failed (attempt ${attempts} of ${p.maxAttempts}): ${e.message}; ${poisoned ? "giving up on it" : "handed back to be retried"}`);
+}
+
 export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
   const r = joinRole(p.semid, Sem.WORKERS, false);
   if (r < 0) throw new ShmimgError(`semop(semid=${p.semid}, WORKERS +1 SEM_UNDO) failed: ${errnoName(r)}`, Exit.INVALID);
@@ -120,7 +133,9 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
    * orders by n); it only keeps frames flowing roughly in order.
    */
   let hint = 0;
-  const claimable = (i: number): boolean => stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) === State.FREE; // I2
+  // Whole words: READY and FREE carry no owner; a word with owner bits is
+  // corruption for checkIntegrity, never a slot to CAS at in a loop.
+  const claimable = (i: number): boolean => p.state(raw, i) === State.READY && p.state(proc, i) === State.FREE; // I2
   const scan = (): number => {
     for (let k = 0; k < K; k++) {
       const i = (hint + k) % K;
@@ -132,20 +147,23 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   const finished = (): boolean => {
     if (p.i32(P.eos) === Eos.NONE) return false;
     for (let i = 0; i < K; i++) {
-      const s = stateOf(p.state(raw, i));
-      if (s !== State.FREE && s !== State.POISONED) return false;
+      const w = p.state(raw, i);
+      if (w !== State.FREE && w !== State.POISONED) return false;
     }
     return true;
   };
   const ready = (): boolean => (pick = scan()) >= 0 || finished() || p.i32(R.abort) !== Abort.NONE;
   /** What this worker waits for: a frame, or (a frame is ready) the consumer freeing its processed slot (I2). */
   const waitingFor = (): string => {
+    const consumer = p.i32(C.pid);
     for (let i = 0; i < K; i++)
       if (stateOf(p.state(raw, i)) === State.READY && stateOf(p.state(proc, i)) !== State.FREE)
-        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${p.i32(C.pid)} is not taking results)`;
-    return "a frame to process";
+        return `the consumer to free processed slot ${i} (frame n=${p.slotF64(raw, i, S.n)} is ready; the consumer pid ${consumer} ${processState(consumer, p.f64(C.start)) === "stopped" ? "is stopped" : "is not taking results"})`;
+    const producer = p.i32(P.pid);
+    return `a frame to process${processState(producer, p.f64(P.start)) === "stopped" ? ` (the producer pid ${producer} is stopped)` : ""}`;
   };
   const tick = () => peers.tick(waitingFor);
+
   /** The producer is writing the next frame right now. */
   const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
   /** Frees the raw slots of the committed frames batch[0..count) (I3: their results are DONE). */
@@ -163,7 +181,11 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
     checkAbort(p);
     pick = scan();
     if (pick < 0) {
-      if (finished()) break;
+      if (finished()) {
+        const eos = p.i32(P.eos);
+        if (EOS_NAMES[eos] === undefined) throw p.corruptSegment("producer line", raw.shmid, `end-of-stream code ${eos} is not one shmimg writes`);
+        break;
+      }
       const w0 = shim.shim_now_us();
       p.work.waitFor(ready, tick, 100, entry + W.sleeping, inFlight);
       waitUs += shim.shim_now_us() - w0;
@@ -201,11 +223,13 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
         if (!p.casState(raw, i, State.READY, claimed)) continue;
         p.setSlotF64(raw, i, S.ownerStart, myStart);
+        p.setSlotF64(raw, i, S.claimedUs, k === 0 ? t0 : shim.shim_now_us()); // I11: the frame deadline runs from here (and stat's claim age)
         // The slot may have been recycled between scan and CAS (another worker
         // finished frame n, the producer wrote n + K): re-check I2 now that we
         // own it; only the consumer can change the processed slot from here on.
-        if (stateOf(p.state(proc, i)) !== State.FREE) {
+        if (p.state(proc, i) !== State.FREE) {
           p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setSlotF64(raw, i, S.claimedUs, 0);
           // Given back: a worker that looked while we held it may be asleep now.
           p.setState(raw, i, State.READY);
           p.work.post();
@@ -228,13 +252,19 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
           // frame): the first to set the abort reports it, the others are its echo.
           if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
           p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setSlotF64(raw, i, S.claimedUs, 0);
           p.setState(raw, i, State.READY);
           p.postAll();
           throw e;
         }
         p.setState(proc, i, writing);
         o.onStep?.("writing", frame.seq);
-        chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+        try {
+          chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+        } catch (e) {
+          opFailed(p, i, frame.seq, claimed, writing, e); // I12: handed back, or poisoned
+          continue;
+        }
         const outLen = payloadBytes(out.w, out.h, out.fmt);
         p.setSlotF64(proc, i, S.n, frame.n);
         p.setSlotF64(proc, i, S.seq, frame.seq);
