@@ -137,13 +137,13 @@
  *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
  *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
  *     only just before it is processed, and its result is published DONE on
- *     its own; only the wake-ups (one DONE post, one RAW_FREED post) and the
- *     raw FREE stores (each after its own DONE, so I3 holds) are deferred to
- *     the batch's end. A worker therefore holds, at any moment, committed
- *     frames (processed DONE, raw CLAIMED: I5 frees them, result kept) and at
- *     most one frame in progress (I5 redoes it): a dead worker's batch is
- *     committed or redone frame by frame exactly as single frames are.
- *     Counters (worker table) are updated once per batch.
+ *     its own, then its raw slot is freed (I3), as for a single frame; only
+ *     the wake-ups (one DONE post, one RAW_FREED post) and the worker-table
+ *     counters wait for the batch's end. A worker therefore holds at most one
+ *     frame at a time (in progress: I5 redoes it; published but not yet
+ *     freed: I5 frees it, result kept), and no committed frame stays CLAIMED
+ *     long enough to look overdue (I11): a dead worker's batch is committed
+ *     or redone frame by frame exactly as single frames are.
  *
  * MEMORY ORDERING
  *  State words, P.eos, R.abort, the event words and D.gen are accessed with JS

@@ -112,8 +112,12 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
   for (;;) {
     checkSignals();
     if (!doneAt(d)) {
-      // eos is stored after the final head (producer), so head is final here.
-      if (over()) break;
+      // eos is stored after the final head (producer), so head is final here;
+      // unless a stage found the segment corrupt: then the stream's end is no news.
+      if (over()) {
+        if (p.i32(R.abort) === Abort.CORRUPT) checkAbort(p);
+        break;
+      }
       if (poisonedAt(p, d)) throw poisonedError(p, d); // I5/I12: every earlier frame was delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();

@@ -2,9 +2,8 @@
  * A worker: finds the next run of READY raw frames whose processed slots are
  * FREE (I2) with one circular scan from its last claim, and for each: claims
  * it (CAS), runs the op chain from the raw slot straight into the processed
- * slot, publishes DONE. At the batch's end it wakes the consumer once, frees
- * the raw slots (I3) and wakes the producer once (layout.ts B1). Any number
- * run at once.
+ * slot, publishes DONE, frees the raw slot (I3). At the batch's end it wakes
+ * the consumer and the producer once (layout.ts B1). Any number run at once.
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
@@ -121,8 +120,6 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   let waitUs = 0;
   let bytes = 0;
   let pick = -1;
-  /** Raw slots of the current batch that this worker claimed and committed (freed at the batch's end). */
-  const batch: number[] = new Array(BATCH_FRAMES).fill(0);
   const run: number[] = new Array(BATCH_FRAMES).fill(0);
 
   /**
@@ -166,13 +163,10 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
 
   /** The producer is writing the next frame right now. */
   const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
-  /** Frees the raw slots of the committed frames batch[0..count) (I3: their results are DONE). */
+  /** Announces `count` committed frames: one wake-up each for the consumer and the producer per batch. */
   const release = (count: number): void => {
     if (count === 0) return;
-    // Announces the results: pairs with the consumer's state loads (one wake-up per batch).
     p.done.post();
-    // Frees the raw slots only now (I3): pairs with the producer's wait for FREE.
-    for (let k = 0; k < count; k++) p.setState(raw, batch[k]!, State.FREE);
     p.rawFreed.post();
   };
 
@@ -276,7 +270,11 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         // Publishes the result: pairs with the consumer's state load for slot n % K.
         p.setState(proc, i, State.DONE);
         o.onStep?.("published", frame.seq);
-        batch[done++] = i;
+        // Frees the raw slot only now (I3): pairs with the producer's wait for
+        // FREE. At once, not at the batch's end: a committed frame must not
+        // look like an overdue claim (I11).
+        p.setState(raw, i, State.FREE);
+        done++;
         batchBytes += outLen;
         if (o.maxFrames && frames + done >= o.maxFrames) break;
       }
