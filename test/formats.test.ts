@@ -238,7 +238,7 @@ describe("y4m", () => {
     const fd = openSync(join(dir, "f"), "r");
     const s = new Y4mSource(new Input(fd));
     expect(s.next()?.w).toBe(2);
-    expect(s.params).toEqual({ w: 2, h: 2, colorspace: "420jpeg", rate: "25:1", interlace: "p", aspect: "1:1", xtags: ["YSCSS=420JPEG", "FOO"] });
+    expect(s.params).toEqual({ w: 2, h: 2, colorspace: "420jpeg", rate: "25:1", interlace: "p", aspect: "1:1", xtags: ["YSCSS=420JPEG", "FOO"], text: "W2 H2 F25:1 Ip A1:1 XYSCSS=420JPEG XFOO" });
     closeSync(fd);
   });
 
@@ -258,9 +258,18 @@ describe("y4m", () => {
     expect(f[1]!.data).toEqual(a);
   });
 
-  test("C444 -> rgb24 (BT.601 limited range)", () => {
+  test("C444 is refused (it cannot be carried exactly) unless --convert-444 asks for rgb24", () => {
     const planes = Uint8Array.from([16, 235, 81, /*U*/ 128, 128, 90, /*V*/ 128, 128, 240]);
-    const f = readFrames("y4m", concat("YUV4MPEG2 W3 H1 C444\nFRAME\n", planes));
+    const e = thrown(() => readFrames("y4m", concat("YUV4MPEG2 W3 H1 C444\nFRAME\n", planes)));
+    expect(e.message).toContain("field C (colorspace) is 444");
+    expect(e.message).toContain("ffmpeg -i in.y4m -pix_fmt yuv420p");
+    expect(e.message).toContain("--convert-444");
+    expect(e.code).toBe(2);
+  });
+
+  test("C444 -> rgb24 with --convert-444 (BT.601 limited range)", () => {
+    const planes = Uint8Array.from([16, 235, 81, /*U*/ 128, 128, 90, /*V*/ 128, 128, 240]);
+    const f = readFrames("y4m", concat("YUV4MPEG2 W3 H1 C444\nFRAME\n", planes), { convert444: true });
     expect(f[0]!.info.fmt).toBe(Format.rgb24);
     expect(f[0]!.info.len).toBe(9);
     const px = [...f[0]!.data];
@@ -288,7 +297,7 @@ describe("y4m", () => {
       const out = writeFrames("y4m", [f, f]);
       const text = new TextDecoder().decode(out.subarray(0, 80));
       expect(text.startsWith("YUV4MPEG2 W6 H4 F25:1 Ip A1:1 C444 XYSCSS=444 XCOLORRANGE=LIMITED\nFRAME\n")).toBe(true);
-      const back = readFrames("y4m", out);
+      const back = readFrames("y4m", out, { convert444: true });
       expect(back.length).toBe(2);
       expect(back[0]!.info.fmt).toBe(Format.rgb24);
       for (let i = 0; i < 24; i++)
@@ -456,22 +465,27 @@ describe("png", () => {
     expect(e.message).toContain("matches no file");
     e = thrown(() => readFrames("png", new Uint8Array(0), { path: join(empty, "nope") }));
     expect(e.message).toContain("does not exist");
-    e = thrown(() => readFrames("png", new Uint8Array(0), {}));
-    expect(e.message).toContain("--input DIR");
-    e = thrown(() => writeFrames("png", [frame(1, 1, Format.gray8)], {}));
-    expect(e.message).toContain("--output DIR");
+    // Without a path: PNG files back to back on the stream; an empty stream has no frame.
+    expect(readFrames("png", new Uint8Array(0), {})).toEqual([]);
+    e = thrown(() => readFrames("png", new TextEncoder().encode("this is not a png"), {}));
+    expect(e.message).toContain("png frame #0 (stream): field signature: no PNG signature");
+    expect(e.code).toBe(2);
+    // Without --output, PNG files go back to back on the output (ffmpeg -f image2pipe reads them).
+    const piped = writeFrames("png", [frame(1, 1, Format.gray8), frame(2, 1, Format.gray8)], {});
+    expect([...piped.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(new TextDecoder("latin1").decode(piped).split("IEND").length).toBe(3);
   });
 });
 
 // ------------------------------------------------------------------ registry and conversions
 describe("registry", () => {
   test("all formats are listed and documented", () => {
-    for (const f of ["native", "pnm", "y4m", "rawvideo", "png"]) {
+    for (const f of ["native", "pnm", "y4m", "rawvideo", "png", "jpeg"]) {
       expect(IN_FORMATS as readonly string[]).toContain(f);
       expect(OUT_FORMATS as readonly string[]).toContain(f);
       expect(formatHelp()).toContain(`  ${f} `);
     }
-    expect(thrown(() => readFrames("jpeg", new Uint8Array(0))).code).toBe(2);
+    expect(thrown(() => readFrames("gif", new Uint8Array(0))).code).toBe(2);
   });
 
   test("RGB -> YUV -> RGB stays within 2 levels inside the gamut", () => {
@@ -483,7 +497,7 @@ describe("registry", () => {
       expect(yuv[i]!).toBeGreaterThanOrEqual(16);
       expect(yuv[i]!).toBeLessThanOrEqual(235);
     }
-    const back = readFrames("y4m", concat(`YUV4MPEG2 W${n} H1 C444\nFRAME\n`, yuv))[0]!.data;
+    const back = readFrames("y4m", concat(`YUV4MPEG2 W${n} H1 C444\nFRAME\n`, yuv), { convert444: true })[0]!.data;
     let max = 0;
     for (let i = 0; i < n * 3; i++) max = Math.max(max, Math.abs(back[i]! - rgb[i]!));
     expect(max).toBeLessThanOrEqual(2);

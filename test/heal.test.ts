@@ -357,7 +357,7 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
     process.kill(stopped, "SIGSTOP");
     const code = await run.exited;
     const err = await stderr;
-    expect(err).toMatch(/^ERROR: consumer timed out/m);
+    expect(err).toMatch(/^ERROR: (producer|consumer) timed out after 1 s/m); // whichever waiter notices first
     expect(err).toContain(`worker pid ${stopped} ignored SIGTERM`);
     expect(objectsOf(name)).toEqual([]);
     expect(code).toBe(4);

@@ -231,6 +231,84 @@ describe.skipIf(NO_FFMPEG)("ffmpeg equivalents", () => {
   });
 });
 
+// ------------------------------------------------------------------ ffmpeg: filters on yuv420p, per plane
+
+/**
+ * blur, gaussian, brightness, contrast, threshold and sobel run on yuv420p
+ * directly, per plane, as ffmpeg's filters do. Documented tolerances (also in
+ * `shmimg ops`): borders differ by design (ffmpeg mirrors, we clamp), so the
+ * window filters are compared at least their radius away from each plane's border.
+ */
+describe.skipIf(NO_FFMPEG)("ffmpeg equivalents on yuv420p, per plane", () => {
+  const KERNEL = "1 4 6 4 1 4 16 24 16 4 6 24 36 24 6 4 16 24 16 4 1 4 6 4 1";
+  /** Per plane (Y, U, V): max |ours - ref| over the pixels at least `margin[k]` from that plane's border. */
+  function planeMax(ours: Uint8Array, ref: Uint8Array, w: number, h: number, margin: number[], cmp = (o: number, r: number) => Math.abs(o - r)): number[] {
+    const cw = (w + 1) >> 1;
+    const ch = (h + 1) >> 1;
+    const planes: [number, number, number][] = [
+      [0, w, h],
+      [w * h, cw, ch],
+      [w * h + cw * ch, cw, ch],
+    ];
+    expect(ours.length).toBe(ref.length);
+    return planes.map(([off, pw, ph], k) => {
+      let worst = 0;
+      const m = margin[k]!;
+      for (let y = m; y < ph - m; y++) for (let x = m; x < pw - m; x++) worst = Math.max(worst, cmp(ours[off + y * pw + x]!, ref[off + y * pw + x]!));
+      return worst;
+    });
+  }
+  const SIZES_YUV: [number, number][] = [
+    [64, 48],
+    [33, 17],
+  ];
+
+  for (const [w, h] of SIZES_YUV)
+    test(
+      `${w}x${h}: gaussian = convolution 5x5 binomial, threshold/brightness = lutyuv (byte-exact); blur within 1 of boxblur`,
+      () => {
+        const input = frame(w, h, Format.yuv420p, 31);
+        const cases: [string, string, number[], number][] = [
+          ["gaussian", `convolution=0m='${KERNEL}':1m='${KERNEL}':2m='${KERNEL}':0rdiv=1/256:1rdiv=1/256:2rdiv=1/256`, [2, 2, 2], 0],
+          ["threshold:100", "lutyuv=y='if(gte(val,100),255,0)':u=128:v=128", [0, 0, 0], 0],
+          ["brightness:+20", "lutyuv=y='clip(val+20,0,255)':u=val:v=val", [0, 0, 0], 0],
+          ["brightness:-37", "lutyuv=y='clip(val-37,0,255)':u=val:v=val", [0, 0, 0], 0],
+          // boxblur averages rows then columns, rounding after each 1D pass (16-bit fixed point)
+          ["blur:1", "boxblur=1:1:1:1", [1, 1, 1], 1],
+          ["blur:2", "boxblur=2:1:2:1", [2, 2, 2], 1],
+          // eq quantizes brightness to 1/100 and scales it by 511/200; contrast in 12-bit fixed point
+          ["brightness:+20", "eq=brightness=20/255", [0, 0, 0], 3],
+          ["contrast:1.5", "eq=contrast=1.5", [0, 0, 0], 2],
+          ["contrast:0.5", "eq=contrast=0.5", [0, 0, 0], 2],
+        ];
+        const refs = ffmpegMany("yuv420p", w, h, cases.map(([, vf]) => vf), input);
+        cases.forEach(([spec, vf, margin, tol], i) => {
+          const [ours] = mine(spec, w, h, Format.yuv420p, input);
+          const worst = planeMax(ours, refs[i]!, w, h, margin);
+          // brightness and contrast leave U and V untouched, like eq and lutyuv
+          if (spec.startsWith("brightness") || spec.startsWith("contrast")) expect(`${spec} U,V ${worst.slice(1)}`).toBe(`${spec} U,V 0,0`);
+          expect(`${spec} vs ${vf}: worst ${Math.max(...worst)}`).toBe(`${spec} vs ${vf}: worst ${Math.max(...worst) <= tol ? Math.max(...worst) : `> ${tol}`}`);
+        });
+      },
+      SLOW,
+    );
+
+  test(
+    "sobel on yuv420p: Y between ffmpeg sobel's L2 magnitude and sqrt(2) times it (ours is L1); U = V = 128",
+    () => {
+      const [w, h] = [64, 48];
+      const input = frame(w, h, Format.yuv420p, 32);
+      const [ref] = ffmpegMany("yuv420p", w, h, ["sobel=planes=1"], input);
+      const [ours] = mine("sobel", w, h, Format.yuv420p, input);
+      // 0 when L2 <= L1 <= min(255, sqrt(2) L2) holds up to rounding, else how far off
+      const off = (o: number, r: number) => Math.max(0, r - 1 - o, o - Math.min(255, Math.ceil(Math.SQRT2 * r) + 1));
+      expect(planeMax(ours, ref!, w, h, [1, 0, 0], off)[0]).toBe(0);
+      expect([...ours.subarray(w * h)].every((v) => v === 128)).toBe(true);
+    },
+    SLOW,
+  );
+});
+
 // ------------------------------------------------------------------ netpbm ppmtopgm
 
 /** Runs ppmtopgm on a P6 image and returns the P5 raster. */

@@ -138,6 +138,18 @@ function naiveGauss(src: Uint8Array, w: number, h: number, C: number): number[] 
   return out;
 }
 
+/** The planes of a yuv420p frame as gray8 images: [data, w, h] for Y, U, V. */
+function yuvPlanesOf(f: Uint8Array | number[], w: number, h: number): [Uint8Array, number, number][] {
+  const a = Uint8Array.from(f);
+  const cw = (w + 1) >> 1;
+  const ch = (h + 1) >> 1;
+  return [
+    [a.subarray(0, w * h), w, h],
+    [a.subarray(w * h, w * h + cw * ch), cw, ch],
+    [a.subarray(w * h + cw * ch, w * h + 2 * cw * ch), cw, ch],
+  ];
+}
+
 function naiveSobel(src: Uint8Array, w: number, h: number): number[] {
   const p = (x: number, y: number) => src[clampI(y, 0, h - 1) * w + clampI(x, 0, w - 1)]!;
   const out: number[] = [];
@@ -207,7 +219,12 @@ describe("threshold", () => {
   });
   test("refuses colour, pointing at grayscale", () => {
     expectInvalid(() => op1("threshold:9").out({ w: 2, h: 2, fmt: rgb24 }), /does not accept rgb24 input; put "grayscale" before it/);
-    expectInvalid(() => op1("threshold:9").out({ w: 2, h: 2, fmt: yuv420p }), /put "grayscale" before it/);
+  });
+  test("yuv420p: Y thresholded, U and V set to 128 (a black and white image)", () => {
+    const f = randomFrame(5, 3, yuv420p, 11);
+    const out = apply("threshold:100", 5, 3, yuv420p, f);
+    expect(out.slice(0, 15)).toEqual([...f.subarray(0, 15)].map((v) => (v >= 100 ? 255 : 0)));
+    expect(out.slice(15)).toEqual(new Array(12).fill(128));
   });
 });
 
@@ -224,8 +241,13 @@ describe("brightness", () => {
     expect(op1("brightness:20").name).toBe("brightness:+20");
     expect(op1("brightness:-5").name).toBe("brightness:-5");
   });
-  test("refuses yuv420p, pointing at rgb", () => {
-    expectInvalid(() => op1("brightness:1").out({ w: 2, h: 2, fmt: yuv420p }), /does not accept yuv420p input; put "rgb" \(or "grayscale"\) before it/);
+  test("yuv420p: Y only, U and V kept (as ffmpeg eq maps luma)", () => {
+    const f = randomFrame(5, 3, yuv420p, 12);
+    const out = apply("brightness:+30", 5, 3, yuv420p, f);
+    expect(out.slice(0, 15)).toEqual([...f.subarray(0, 15)].map((v) => Math.min(255, v + 30)));
+    expect(out.slice(15)).toEqual([...f.subarray(15)]);
+    const c = apply("contrast:2", 5, 3, yuv420p, f);
+    expect(c.slice(15)).toEqual([...f.subarray(15)]);
   });
 });
 
@@ -505,8 +527,16 @@ describe("gaussian", () => {
         expect(apply("gaussian", w, h, fmt, f)).toEqual(naiveGauss(f, w, h, C));
       }
   });
-  test("refuses yuv420p", () => {
-    expectInvalid(() => op1("gaussian").out({ w: 4, h: 4, fmt: yuv420p }), /put "rgb" \(or "grayscale"\) before it/);
+  test("yuv420p: each plane filtered as a gray8 image (gaussian and blur, odd sizes too)", () => {
+    for (const [w, h] of [
+      [6, 4],
+      [7, 5],
+      [1, 3],
+    ] as Size[]) {
+      const f = randomFrame(w, h, yuv420p, 5 * w + h);
+      expect(apply("gaussian", w, h, yuv420p, f)).toEqual(yuvPlanesOf(f, w, h).flatMap(([p, pw, ph]) => naiveGauss(p, pw, ph, 1)));
+      expect(apply("blur:2", w, h, yuv420p, f)).toEqual(yuvPlanesOf(f, w, h).flatMap(([p, pw, ph]) => naiveBox(p, pw, ph, 1, 2)));
+    }
   });
 });
 
@@ -539,6 +569,12 @@ describe("sobel", () => {
   });
   test("refuses colour with the documented message", () => {
     expectInvalid(() => op1("sobel").out({ w: 2, h: 2, fmt: rgba32 }), /^op "sobel" does not accept rgba32 input; put "grayscale" before it/);
+  });
+  test("yuv420p: sobel of Y, U and V set to 128 (a grey edge image)", () => {
+    const f = randomFrame(7, 5, yuv420p, 13);
+    const out = apply("sobel", 7, 5, yuv420p, f);
+    expect(out.slice(0, 35)).toEqual(naiveSobel(f.subarray(0, 35), 7, 5));
+    expect(out.slice(35)).toEqual(new Array(24).fill(128));
   });
 });
 
@@ -731,7 +767,7 @@ describe("OP_DOCS / renderOpsTable", () => {
     for (const d of OP_DOCS) {
       for (const k of ["name", "syntax", "formula", "edges", "formats"] as const) expect(d[k].length).toBeGreaterThan(0);
     }
-    expect(OP_DOCS.find((d) => d.name === "sobel")!.formats).toBe("gray8");
+    expect(OP_DOCS.find((d) => d.name === "sobel")!.formats).toBe("gray8, yuv420p");
     expect(OP_DOCS.find((d) => d.name === "invert")!.formats).toBe("gray8, rgb24, rgba32, yuv420p");
   });
   test("table lists every op", () => {

@@ -3,12 +3,14 @@ import { perWorkerText } from "../src/commands/summary";
 import { decodeHeader, encodeHeader, NATIVE_HEADER } from "../src/formats/native";
 import { InvalidInput } from "../src/errors";
 import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/ipc/keys";
-import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R } from "../src/pipeline/layout";
+import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R, STREAM_OFF, STREAM_LINES, T } from "../src/pipeline/layout";
 import { payloadBytes, parseSize } from "../src/frame/format";
 import { mostSevere } from "../src/errors";
 import { Spin, SPIN_MAX_US, SPIN_MIN_US, SPIN_START_US } from "../src/pipeline/ring/event";
 import { usableCores } from "../src/pipeline/ipc/proc";
 import { availableParallelism } from "node:os";
+import { readStreamInfo, writeStreamInfo } from "../src/pipeline/ring/stream";
+import type { Pipeline } from "../src/pipeline/ring/pipeline";
 
 const info = () => ({ w: 0, h: 0, fmt: 1 as const, seq: 0, len: 0 });
 
@@ -61,7 +63,10 @@ describe("layout and ring arithmetic", () => {
     for (const set of [producer, consumer, recovery]) expect(new Set(set).size).toBe(1);
     expect(new Set([producer[0], consumer[0], recovery[0], delivery[0]]).size).toBe(4);
     expect(WORKERS_OFF % LINE).toBe(0);
-    expect(RAW_SLOT_TABLE).toBe(WORKERS_OFF + MAX_WORKERS * LINE);
+    expect(STREAM_OFF).toBe(WORKERS_OFF + MAX_WORKERS * LINE);
+    expect(RAW_SLOT_TABLE).toBe(STREAM_OFF + STREAM_LINES * LINE);
+    expect(T.path + T.pathMax).toBe(RAW_SLOT_TABLE);
+    expect(T.tags + T.tagsMax).toBe(T.path);
   });
 
   test("segment geometry: page-aligned payload, 64-byte strides, exact size", () => {
@@ -152,5 +157,57 @@ describe("usable cores", () => {
     const n = usableCores();
     expect(n).toBeGreaterThanOrEqual(1);
     expect(n).toBeLessThanOrEqual(availableParallelism());
+  });
+});
+
+describe("stream info (layout T, I7)", () => {
+  /** A stand-in for the raw segment: the fields readStreamInfo and writeStreamInfo touch. */
+  function fakePipeline() {
+    const buf = new ArrayBuffer(RAW_SLOT_TABLE);
+    const raw = { u8: new Uint8Array(buf), u32: new Uint32Array(buf), i32: new Int32Array(buf), shmid: 77 };
+    return {
+      name: "unit",
+      raw,
+      i32: (off: number) => Atomics.load(raw.i32, off >> 2),
+      setI32: (off: number, v: number) => Atomics.store(raw.i32, off >> 2, v),
+    } as unknown as Pipeline;
+  }
+
+  test("round trip: format, y4m tags, image list; nothing before the ready store", () => {
+    const p = fakePipeline();
+    expect(readStreamInfo(p)).toBeNull();
+    writeStreamInfo(p, { format: "y4m", y4mTags: "W64 H48 F30000:1001 It A4:3 C420mpeg2 XCOLORRANGE=FULL" });
+    expect(readStreamInfo(p)).toEqual({ format: "y4m", y4mTags: "W64 H48 F30000:1001 It A4:3 C420mpeg2 XCOLORRANGE=FULL" });
+    writeStreamInfo(p, { format: "jpeg", list: { path: "/tmp/photos", files: 3, namesHash: 0xdeadbeef } });
+    expect(readStreamInfo(p)).toEqual({ format: "jpeg", list: { path: "/tmp/photos", files: 3, namesHash: 0xdeadbeef } });
+    // Too long to carry: left out, not cut.
+    writeStreamInfo(p, { format: "png", list: { path: "/" + "x".repeat(T.pathMax), files: 1, namesHash: 1 } });
+    expect(readStreamInfo(p)).toEqual({ format: "png" });
+  });
+
+  test("corrupt fields are exit 2 naming the field, never an out-of-bounds read", () => {
+    const p = fakePipeline();
+    writeStreamInfo(p, { format: "y4m", y4mTags: "W2 H2" });
+    const u32 = (p as unknown as { raw: { u32: Uint32Array } }).raw.u32;
+    const cases: [number, number, RegExp][] = [
+      [T.tagsLen, T.tagsMax + 1, /field tagsLen 193 exceeds 192/],
+      [T.pathLen, 0xffffffff, /field pathLen 4294967295 exceeds 768/],
+      [T.format, 99, /field format 99 is not an input format code/],
+      [T.ready, 5, /field ready is 5/],
+    ];
+    for (const [off, v, re] of cases) {
+      const saved = u32[off >> 2]!;
+      u32[off >> 2] = v;
+      let err: unknown;
+      try {
+        readStreamInfo(p);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidInput);
+      expect((err as InvalidInput).message).toMatch(re);
+      expect((err as InvalidInput).message).toContain('corrupt stream info in pipeline "unit" (shmid 77)');
+      u32[off >> 2] = saved;
+    }
   });
 });

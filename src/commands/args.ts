@@ -94,8 +94,9 @@ export const geometryArgs = {
 } as const;
 
 export const inputArgs = {
-  input: { type: "string", alias: "i", description: "Read frames from this file (default: stdin); for --in-format png a directory or glob.", valueHint: "FILE" },
-  "in-format": { type: "string", description: "Input format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+  input: { type: "string", alias: "i", description: "Read frames from this file (default: stdin), or image files from a directory or a quoted glob.", valueHint: "FILE" },
+  "in-format": { type: "string", description: "Input format: auto (sniffed from the first bytes; a directory or glob is images), native, pnm, y4m, rawvideo, png, jpeg.", default: "auto", valueHint: "F" },
+  "convert-444": { type: "boolean", description: "Accept y4m C444 input by converting it to rgb24 (BT.601 limited range; pixels change). Without it C444 is refused.", default: false },
   size: { type: "string", description: "Frame size for --in-format rawvideo.", valueHint: "WxH" },
   "pix-fmt": { type: "string", description: "Pixel format for --in-format rawvideo: gray, rgb24, rgba, yuv420p.", valueHint: "F" },
   "when-full": { type: "string", description: "When the raw ring is full: block (wait), drop (skip the frame, counted), fail (stop, exit 3).", default: "block", valueHint: "MODE" },
@@ -111,8 +112,10 @@ export function depthArg(v: unknown): 8 | undefined {
 }
 
 export const outputArgs = {
-  output: { type: "string", alias: "o", description: "Write frames to this file (default: stdout); for --out-format png a directory.", valueHint: "FILE" },
-  "out-format": { type: "string", description: "Output format: native, pnm, y4m, rawvideo, png.", default: "native", valueHint: "F" },
+  output: { type: "string", alias: "o", description: "Write frames to this file (default: stdout); image files go to a directory (DIR/: names kept), a template ('out/%06d.png') or one file (one.png).", valueHint: "FILE" },
+  "out-format": { type: "string", description: "Output format: auto (from the --output extension, else the input's format), native, pnm, y4m, rawvideo, png, jpeg.", default: "auto", valueHint: "F" },
+  overwrite: { type: "boolean", description: "Remove the image files an earlier run left in the --output directory (else such a directory is refused).", default: false },
+  quality: { type: "string", description: "JPEG quality for --out-format jpeg, 1..100.", default: "90", valueHint: "Q" },
 } as const;
 
 export function whenFull(v: unknown): WhenFull {

@@ -2,10 +2,10 @@ import { defineCommand } from "citty";
 import { ShmimgError } from "../errors";
 import { printError } from "../log";
 import { formatName } from "../frame/format";
-import { closeFd, openInput } from "../io/files";
+import { closeFd } from "../io/files";
+import { openSource } from "../formats/open";
 import { checkFramesStdin, writeOut } from "../io/stdio";
-import { inputArgs, jsonArg } from "./args";
-import { sourceFor } from "./produce";
+import { depthArg, inputArgs, jsonArg } from "./args";
 import { count } from "./summary";
 
 export const example = "shmimg probe out.shm    shmimg gen --count 5 --size 8x8 | shmimg probe -";
@@ -23,11 +23,14 @@ export interface ProbeReport {
 }
 
 /** Reads a stream without a pipeline: what ffprobe would say of it. */
-export function probeStream(args: Record<string, unknown>, fd: number): ProbeReport {
-  const r: ProbeReport = { input: String(args.input ?? "stdin"), format: String(args["in-format"] ?? "native"), frames: 0, geometries: [], payloadBytes: 0, seq: null, error: null };
+export function probeStream(args: { input?: string; "in-format"?: string; size?: string; "pix-fmt"?: string; depth?: string }): ProbeReport {
+  const r: ProbeReport = { input: String(args.input ?? "stdin"), format: String(args["in-format"] ?? "auto"), frames: 0, geometries: [], payloadBytes: 0, seq: null, error: null };
   const byGeometry = new Map<string, ProbeReport["geometries"][number]>();
+  let fd = -1;
   try {
-    const source = sourceFor(args, fd);
+    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], depth: depthArg(args.depth) });
+    fd = opened.fd;
+    const source = opened.source;
     r.format = source.name;
     for (let info = source.next(); info !== null; info = source.next()) {
       source.skipPayload(); // throws on a truncated frame: only complete frames are counted
@@ -47,6 +50,8 @@ export function probeStream(args: Record<string, unknown>, fd: number): ProbeRep
   } catch (e) {
     if (!(e instanceof ShmimgError)) throw e;
     r.error = { message: e.message, code: e.code, afterFrames: r.frames };
+  } finally {
+    closeFd(fd);
   }
   r.geometries = [...byGeometry.values()];
   return r;
@@ -73,18 +78,13 @@ export default defineCommand({
   },
   run({ args }) {
     const path = args.file === "-" ? undefined : args.file;
-    if (!path && args["in-format"] !== "png") checkFramesStdin("probe");
-    const fd = args["in-format"] === "png" ? -1 : openInput(path);
-    try {
-      const r = probeStream({ ...args, input: path }, fd);
-      writeOut((args.json ? JSON.stringify(r) : renderProbe(r)) + "\n");
-      // The report says what is wrong; the exit code says it too (2 invalid, 3 truncated).
-      if (r.error) {
-        printError(r.error.message);
-        process.exitCode = r.error.code;
-      }
-    } finally {
-      closeFd(fd);
+    if (!path) checkFramesStdin("probe");
+    const r = probeStream({ ...args, input: path });
+    writeOut((args.json ? JSON.stringify(r) : renderProbe(r)) + "\n");
+    // The report says what is wrong; the exit code says it too (2 invalid, 3 truncated).
+    if (r.error) {
+      printError(r.error.message);
+      process.exitCode = r.error.code;
     }
   },
 });

@@ -1,26 +1,34 @@
 import { defineCommand } from "citty";
-import { parseChain } from "../ops/chain";
+import { openSource } from "../formats/open";
+import { ImageSource } from "../formats/images";
+import { Chain, parseChain } from "../ops/chain";
+import { formatName } from "../frame/format";
 import { InvalidInput } from "../errors";
-import { parseSize } from "../frame/format";
-import { makeSource } from "../formats";
-import { Input } from "../io/input";
 import { openPipeline, type Pipeline } from "../pipeline/ring/pipeline";
 import { createdLine, createOrRecycle } from "../pipeline/ring/lifecycle";
 import { libc } from "../native/libc";
-import type { FrameInfo, FrameSource, SourcePosition } from "../formats/types";
+import type { FrameInfo, FrameSource, SourcePosition, StreamInfo } from "../formats/types";
 import { produce } from "../pipeline/stages/produce";
 import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { depthArg, geometryArgs, inputArgs, nameArg, num, parentPidArg, ringArgs, sharedGroupArg, timeoutArg, verboseArg, whenFull } from "./args";
-import { closeFd, openInput } from "../io/files";
+import { closeFd } from "../io/files";
 import { checkFramesStdin } from "../io/stdio";
 import { count } from "./summary";
 
-export function sourceFor(args: Record<string, unknown>, fd: number, preread?: Uint8Array) {
-  const size = args.size ? parseSize(String(args.size)) : undefined;
-  if (args.size && !size) throw new InvalidInput(`--size "${args.size}" is not WIDTHxHEIGHT with both in 1..16384`);
-  const input = new Input(fd, args.input ? String(args.input) : "stdin", preread);
-  return makeSource(String(args["in-format"] ?? "native"), { input, size, pixFmt: args["pix-fmt"] as string | undefined, path: args.input as string | undefined, depth: depthArg(args.depth) });
+/**
+ * The chain checked against the first frame before any frame flows: the
+ * error names the op that refuses the input's format and the conversion to add.
+ */
+function checkChain(spec: string | undefined, first: FrameInfo, source: FrameSource): void {
+  if (!spec) return;
+  try {
+    new Chain(parseChain(spec)).out(first);
+  } catch (e) {
+    if (e instanceof InvalidInput)
+      throw new InvalidInput(`${e.message} (--op ${spec} checked against the first frame, ${first.w}x${first.h} ${formatName(first.fmt)} from ${source.name}, before any frame was processed)`);
+    throw e;
+  }
 }
 
 export const example = "shmimg gen --count 100 --size 64x64 | shmimg produce --name cam";
@@ -49,16 +57,20 @@ export default defineCommand({
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
     const fps = num(args.fps, "fps", 0, 1e6, false);
     if (args.create && args.op) parseChain(args.op); // load and check the chain before the first frame is read
-    if (args["in-format"] !== "png" && (!args.input || args.input === "-")) checkFramesStdin("produce");
-    const fd = args["in-format"] === "png" ? -1 : openInput(args.input);
+    if (!args.input || args.input === "-") checkFramesStdin("produce");
+    const opened = openSource({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], convert444: args["convert-444"], depth: depthArg(args.depth) });
+    const fd = opened.fd;
     let p: Pipeline | undefined;
     try {
-      let source = sourceFor(args, fd);
+      let source = opened.source;
       if (args.create) {
         const first = source.next();
+        if (first) checkChain(args.op, first, source);
+        // A folder of images: slots for the largest of every file's header, not just the first.
+        const max = (source instanceof ImageSource ? source.maxGeometry() : null) ?? first;
         // Owned by the run supervisor: stale (recyclable) once it is dead.
         const runPid = Number(args["parent-pid"] ?? process.pid);
-        p = createOrRecycle({ ...ringArgs(args.name, args, first ?? { w: 1, h: 1, fmt: 1 }, args.op), runPid });
+        p = createOrRecycle({ ...ringArgs(args.name, args, max ?? { w: 1, h: 1, fmt: 1 }, args.op), runPid });
         const msg = new TextEncoder().encode(createdLine(p));
         libc.write(1, msg, msg.length);
         source = new PeekedSource(source, first);
@@ -83,6 +95,9 @@ class PeekedSource implements FrameSource {
   }
   get name(): string {
     return this.inner.name;
+  }
+  stream(): StreamInfo {
+    return this.inner.stream?.() ?? { format: this.inner.name };
   }
   next(): FrameInfo | null {
     if (this.pending) {

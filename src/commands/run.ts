@@ -11,6 +11,7 @@ import { log, printError } from "../log";
 import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
 import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
 import { count, perWorkerText, rates } from "./summary";
+import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate, isImageList } from "../formats/images";
 
 /** Turns parsed args back into flags for a child stage. */
 function pass(args: Record<string, unknown>, names: string[]): string[] {
@@ -46,10 +47,11 @@ export function summary(r: RunReport, op: string, workers: number): string {
  * truncated and continued. Pipes and terminals cannot.
  */
 function healable(args: Record<string, unknown>): number {
-  const input = args["in-format"] === "png" || identityOfArg(args.input as string | undefined, 0).kind === "file";
+  const images = (f: unknown) => f === "png" || f === "jpeg";
+  const input = images(args["in-format"]) || isImageList(args.input as string | undefined) || identityOfArg(args.input as string | undefined, 0).kind === "file";
   const out = identityOfArg(args.output as string | undefined, 1);
   const named = !!args.output && args.output !== "-";
-  const output = args["out-format"] === "png" || out.kind === "file" || (named && out.kind === "missing");
+  const output = images(args["out-format"]) || isImageFolderOrTemplate(args.output as string | undefined) || out.kind === "file" || (named && out.kind === "missing");
   return (input ? Heal.PRODUCER : 0) | (output ? Heal.CONSUMER : 0);
 }
 
@@ -81,7 +83,7 @@ export default defineCommand({
     description: "Create a pipeline, run producer, N workers and consumer as separate processes, report, remove everything.",
   },
   args: {
-    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: threshold and sobel take gray8, blur/gaussian/brightness/contrast take gray8/rgb24/rgba32, so put grayscale or rgb first for yuv420p (y4m) frames.", default: "identity", valueHint: "CHAIN" },
+    op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
@@ -108,8 +110,14 @@ export default defineCommand({
     const heal = healable(args);
     // A resumable run at a terminal names its pipeline (there is no summary after a kill -9); scripts pass --name.
     if (!args.name && heal === (Heal.PRODUCER | Heal.CONSUMER) && process.stderr.isTTY) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
-    if (args["in-format"] === "png" && !args.input) throw new InvalidInput("--in-format png needs --input DIR|GLOB");
-    const framesToStdout = (!args.output || args.output === "-") && args["out-format"] !== "png";
+    num(args.quality, "quality", 1, 100);
+    // An output folder holding an earlier run's frames is refused before any process starts
+    // (with --resume the frames there are this run's own).
+    if (isImageFolderOrTemplate(args.output)) {
+      if (!args.resume) checkImageOutput(args.output, args.overwrite, args.input, false);
+    } else checkOneImageOutput(args.output, args.input);
+    // Without --output every format writes frames to stdout (image files back to back).
+    const framesToStdout = !args.output || args.output === "-";
     if (!args.input || args.input === "-") checkFramesStdin("run");
     if (framesToStdout) checkFramesStdout("run");
     const report = reportTarget("run", args, framesToStdout);
@@ -117,8 +125,8 @@ export default defineCommand({
       name,
       workers,
       op: args.op,
-      producerArgs: pass(args, ["input", "in-format", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
-      consumerArgs: pass(args, ["output", "out-format", "latency-out"]),
+      producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
+      consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       progress: !!process.stderr.isTTY,
       heal,

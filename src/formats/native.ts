@@ -17,6 +17,7 @@ import { MAX_DIMENSION, formatName, isFormat, payloadBytes, type Format } from "
 import { InvalidInput, PartialFrame } from "../errors";
 import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourcePosition } from "./types";
 import { MAX_IOV } from "../io/output";
+import { otherFormatHint } from "./choose";
 
 export const NATIVE_MAGIC = 0x464d4853;
 export const NATIVE_VERSION = 1;
@@ -53,7 +54,12 @@ export function decodeHeader(src: Uint8Array, off: number, index: number, into: 
 /** decodeHeader on a DataView at byte `base` (no allocation on the valid path). */
 export function decodeHeaderAt(dv: DataView, base: number, index: number, into: FrameInfo): FrameInfo {
   const magic = dv.getUint32(base + 0, true);
-  if (magic !== NATIVE_MAGIC) throw new InvalidInput(`native frame #${index}: field magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x${NATIVE_MAGIC.toString(16)} ("SHMF"); the input is not a shmimg native stream (use --in-format) or is out of sync`);
+  if (magic !== NATIVE_MAGIC) {
+    const hint = otherFormatHint(new Uint8Array(dv.buffer, dv.byteOffset + base, 16), 0, 16);
+    throw new InvalidInput(
+      `native frame #${index}: field magic is 0x${magic.toString(16).padStart(8, "0")}, expected 0x${NATIVE_MAGIC.toString(16)} ("SHMF"); the input is not a shmimg native stream (use --in-format) or is out of sync${hint}`,
+    );
+  }
   const version = dv.getUint16(base + 4, true);
   if (version !== NATIVE_VERSION) throw new InvalidInput(`native frame #${index}: field version is ${version}, expected ${NATIVE_VERSION}`);
   const hdr = dv.getUint16(base + 6, true);

@@ -17,20 +17,16 @@
  * A file that cannot be read, is damaged (CRC, truncation, bad zlib data) or
  * too large is an InvalidInput naming the file and the chunk.
  *
- * Output (--output DIR, created if missing): frame-%06d.png, numbered from
- * SinkOptions.delivered; gray8 -> gray PNG, rgb24 -> RGB, rgba32 -> RGBA,
+ * Output and the naming of files (folders, templates, kept names) are in
+ * images.ts (ImageSink): gray8 -> gray PNG, rgb24 -> RGB, rgba32 -> RGBA,
  * yuv420p -> RGB after the BT.601 limited-range conversion of convert.ts.
- * Each file is written to "<name>.tmp" and renamed, so readers never see a
- * half-written file. add() writes the file itself and queues nothing (returns 0).
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
-import { encode } from "fast-png";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
-import { yuv420pToRgb24 } from "./convert";
-import type { FrameInfo, FrameSink, FrameSource, Output, SinkOptions, SourcePosition } from "./types";
+import type { FrameInfo, FrameSource, SourcePosition } from "./types";
 
 /** Lists the input files: a directory's *.png, a glob's matches, or one file. */
 export function listPngInputs(path: string | undefined): string[] {
@@ -121,49 +117,4 @@ export class PngSource implements FrameSource {
     this.index = at.pos;
   }
 
-}
-
-export class PngSink implements FrameSink {
-  readonly name = "png";
-  readonly iovs = 0;
-  private readonly dir: string;
-  private count = 0;
-  private rgb = new Uint8Array(0);
-
-  constructor(private readonly opts: SinkOptions) {
-    if (!opts.path) throw new InvalidInput(`png output: field path is missing: pass --output DIR (frames are written as DIR/frame-000000.png, ...)`);
-    this.dir = resolve(opts.path);
-    try {
-      mkdirSync(this.dir, { recursive: true });
-    } catch (e) {
-      throw new InvalidInput(`png output: cannot create directory "${this.dir}": ${(e as Error).message}; pass a writable --output DIR`);
-    }
-  }
-
-  add(_out: Output, info: FrameInfo, _addr: number, view: Uint8Array): number {
-    const index = this.opts.delivered + this.count++;
-    const { w, h } = info;
-    let data: Uint8Array;
-    let channels: number;
-    if (info.fmt === Format.yuv420p) {
-      if (this.rgb.length < w * h * 3) this.rgb = new Uint8Array(w * h * 3);
-      yuv420pToRgb24(view, w, h, this.rgb);
-      data = this.rgb.subarray(0, w * h * 3);
-      channels = 3;
-    } else {
-      channels = info.fmt === Format.gray8 ? 1 : info.fmt === Format.rgb24 ? 3 : 4;
-      data = view.subarray(0, info.len);
-    }
-    const name = join(this.dir, `frame-${String(index).padStart(6, "0")}.png`);
-    try {
-      writeFileSync(`${name}.tmp`, encode({ width: w, height: h, data, channels, depth: 8 }));
-      renameSync(`${name}.tmp`, name);
-    } catch (e) {
-      throw new InvalidInput(`png output frame #${index} (seq ${info.seq}): cannot write "${name}": ${(e as Error).message}; check free space and permissions of --output`);
-    }
-    return 0;
-  }
-
-  flushed(): void {}
-  close(): void {}
 }

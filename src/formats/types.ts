@@ -19,9 +19,29 @@ export interface FrameInfo {
   len: number;
 }
 
+/** Input format codes stored in the stream info (layout.ts T.format); never renumber. */
+export const IN_FORMAT_CODES: Readonly<Record<string, number>> = { native: 1, pnm: 2, y4m: 3, rawvideo: 4, png: 5, jpeg: 6 };
+
+/**
+ * What the consumer learns about the input through the segment (layout.ts
+ * T, invariant I13): the format the frames came in, a y4m stream's header tags
+ * (so F, A, I, C and X tags are carried through) and, for a folder or glob of
+ * images, where they came from (so the output keeps their names).
+ */
+export interface StreamInfo {
+  /** Input format name ("y4m", "png", ...). */
+  format: string;
+  /** y4m: the stream header's tags after "YUV4MPEG2 ", e.g. "W640 H480 F30000:1001 It A1:1 C420mpeg2". */
+  y4mTags?: string;
+  /** Image inputs: the absolute DIR or GLOB, the file count and a hash of the sorted base names. */
+  list?: { path: string; files: number; namesHash: number };
+}
+
 export interface FrameSource {
   /** Format name for messages ("native", "pnm", ...). */
   readonly name: string;
+  /** The stream info the producer publishes (valid after the first next()). */
+  stream?(): StreamInfo;
   /**
    * Parses the next frame header. Returns null at a clean end of input (no
    * byte of a new frame). Throws InvalidInput (exit 2) for a malformed header
@@ -73,6 +93,8 @@ export interface SourceOptions {
   pixFmt?: string;
   /** For file-based formats (png): the --input argument. */
   path?: string;
+  /** y4m: accept C444 by converting it to rgb24 (--convert-444). */
+  convert444?: boolean;
   /** --depth 8: scale 16-bit PNG samples to 8 bits (else such files are refused). */
   depth?: number;
 }
@@ -80,6 +102,12 @@ export interface SourceOptions {
 export interface SinkOptions {
   /** Resuming into an existing output at this byte offset (consume restart). */
   resumeOffset: number;
+  /** What the producer said about the input (y4m tags, source file names), when known. */
+  stream?: StreamInfo | null;
+  /** Image folders without --out-format: each kept name keeps its own kind (PNG or JPEG). */
+  keepKinds?: boolean;
+  /** Image outputs: JPEG quality 1..100. */
+  quality?: number;
   /** For file-based formats (png): the --output directory. */
   path?: string;
   /** Frames already delivered (file-based sinks number files from here). */

@@ -9,20 +9,28 @@
  * Colorspaces (C tag; none = 420jpeg):
  *   420jpeg, 420mpeg2, 420paldv, 420  -> yuv420p (Y w*h, U and V ceil(w/2)*ceil(h/2)), read straight into the slot
  *   mono                              -> gray8 (Y plane only), straight into the slot
- *   444                               -> rgb24: the three w*h planes are read into a scratch buffer
- *                                        (allocated once per stream) and converted with BT.601
- *                                        limited range (convert.ts); there is no yuv444 ring format
+ *   444                               -> refused (exit 2): there is no yuv444p ring format and
+ *                                        444 -> rgb24 -> 444 changes ~40% of the bytes. With
+ *                                        convert444 (--convert-444) the three w*h planes are read into
+ *                                        a scratch buffer and converted to rgb24 (BT.601 limited, convert.ts)
  *   anything else (422, 411, 444alpha, mono16, 420p10, ...) -> InvalidInput
  * FRAME parameters are ignored (ffmpeg ignores them too). seq = frame index.
+ * A header ending in CR LF (a file that went through DOS line endings) is named as such.
  *
- * Output: "YUV4MPEG2 W<w> H<h> F25:1 Ip A1:1 C<c>\n" once (not again when
+ * Metadata: the stream header's tags travel to the consumer through the
+ * segment's stream info (StreamInfo.y4mTags), so the output header carries
+ * F (frame rate), A (aspect), I (interlacing) and the X tags (XCOLORRANGE, ...)
+ * of the input, and the input's C tag while frames stay yuv420p (420mpeg2/
+ * 420paldv siting kept). Without a y4m input: F25:1 Ip A1:1. Frames turned a
+ * quarter (rotate90/270: output W x H = input H x W, W != H) get A d:n and,
+ * when interlaced, Ip (fields were rows). vflip/rotate180 keep the I tag.
+ *
+ * Output: "YUV4MPEG2 W<w> H<h> F.. I.. A.. C<c> X..\n" once (not again when
  * resuming, resumeOffset > 0), then "FRAME\n" + planes per frame:
- *   yuv420p -> C420jpeg (as is), gray8 -> Cmono (as is),
+ *   yuv420p -> the input's 420 C tag, else C420jpeg (as is), gray8 -> Cmono (as is),
  *   rgb24 / rgba32 -> C444 XCOLORRANGE=LIMITED, converted (BT.601 limited, full chroma
  *   resolution, alpha dropped) into per-frame scratch memory kept until flushed().
- * The frame rate, aspect ratio, interlacing, 420 chroma siting (mpeg2/paldv)
- * and XCOLORRANGE of the input are not carried through the ring, so the output
- * always says F25:1 Ip A1:1 and C420jpeg (pixels unchanged). All frames must have the first
+ * XYSCSS is rewritten to match the C tag written. All frames must have the first
  * frame's size and format (a y4m stream has one geometry) or the sink throws.
  */
 import { ptr } from "bun:ffi";
@@ -30,7 +38,7 @@ import { InvalidInput, PartialFrame } from "../errors";
 import { Format, MAX_DIMENSION, formatName, payloadBytes } from "../frame/format";
 import { ScratchPool, rgbToYuv444p, yuv444pToRgb24 } from "./convert";
 import { showByte } from "./pnm";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, SourcePosition } from "./types";
+import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, SourcePosition, StreamInfo } from "./types";
 
 const MAGIC = "YUV4MPEG2";
 const HEADER_MAX = 4096;
@@ -48,6 +56,8 @@ export interface Y4mParams {
   aspect: string;
   /** X tags, without the leading X. */
   xtags: string[];
+  /** The header line after "YUV4MPEG2 ", as read. */
+  text: string;
 }
 
 const WHERE = "y4m stream header (before frame #0)";
@@ -69,6 +79,10 @@ function readHeaderLine(input: Input): string | null {
     if (line.length > HEADER_MAX) throw new InvalidInput(`${WHERE}: longer than ${HEADER_MAX} bytes without a newline; the input is not a y4m stream`);
   }
   const text = String.fromCharCode(...line);
+  if (text.endsWith("\r"))
+    throw new InvalidInput(
+      `${WHERE}: the line ends with CR LF ("\\r\\n"); y4m lines end with LF only: the file went through a DOS line-ending conversion (or a text-mode copy), which also corrupts the frames; re-create it in binary mode`,
+    );
   if (!text.startsWith(MAGIC) || (text.length > MAGIC.length && text[MAGIC.length] !== " ")) {
     throw new InvalidInput(`${WHERE}: field magic: the line ${JSON.stringify(text.slice(0, 40))} does not start with "YUV4MPEG2 "; the input is not a y4m stream`);
   }
@@ -77,7 +91,7 @@ function readHeaderLine(input: Input): string | null {
 
 /** The tags of a header line ("YUV4MPEG2 W.. H.. ..."); W and H required and in range. */
 function parseHeader(text: string): Y4mParams {
-  const p: Y4mParams = { w: -1, h: -1, colorspace: "420jpeg", rate: "", interlace: "", aspect: "", xtags: [] };
+  const p: Y4mParams = { w: -1, h: -1, colorspace: "420jpeg", rate: "", interlace: "", aspect: "", xtags: [], text: text.slice(MAGIC.length + 1) };
   for (const tag of text.slice(MAGIC.length).split(" ")) {
     if (tag === "") continue;
     const v = tag.slice(1);
@@ -114,7 +128,7 @@ function parseHeader(text: string): Y4mParams {
   return p;
 }
 
-/** The ring format a C tag's frames become (444 is converted to rgb24). */
+/** The ring format a C tag's frames become (444 is converted to rgb24 when the user asks for it). */
 function ringFormat(colorspace: string): Format {
   switch (colorspace) {
     case "420jpeg":
@@ -143,7 +157,14 @@ export class Y4mSource implements FrameSource {
   private scratch: Uint8Array | null = null;
   private scratchAddr = 0;
 
-  constructor(private readonly input: Input) {}
+  constructor(
+    private readonly input: Input,
+    private readonly convert444 = false,
+  ) {}
+
+  stream(): StreamInfo {
+    return { format: "y4m", y4mTags: this.params?.text };
+  }
 
   /** Reads and applies the stream header (the first call only). Returns false on an empty input. */
   private header(): boolean {
@@ -154,6 +175,11 @@ export class Y4mSource implements FrameSource {
     info.w = p.w;
     info.h = p.h;
     info.fmt = ringFormat(p.colorspace);
+    if (p.colorspace === "444" && !this.convert444)
+      throw new InvalidInput(
+        `${WHERE}: field C (colorspace) is 444: there is no yuv444p ring format, and converting to rgb24 and back changes pixels; ` +
+          `convert first (ffmpeg -i in.y4m -pix_fmt yuv420p -f yuv4mpegpipe -, or -f rawvideo -pix_fmt rgb24 with --in-format rawvideo), or pass --convert-444 to accept the BT.601 rgb24 conversion`,
+      );
     // Planes in the stream: C444's three full planes are converted to rgb24 from a scratch buffer.
     this.streamLen = info.fmt === Format.rgb24 ? 3 * p.w * p.h : payloadBytes(p.w, p.h, info.fmt);
     if (info.fmt === Format.rgb24) {
@@ -201,6 +227,8 @@ export class Y4mSource implements FrameSource {
           seen.push(d);
         }
         const shown = JSON.stringify(String.fromCharCode(...seen.map((x) => (x >= 32 && x < 127 ? x : 63))));
+        if (n === 5 && c === 13)
+          throw new InvalidInput(`y4m frame #${this.index}: the FRAME line ends with CR LF ("\\r\\n"); y4m lines end with LF only: the file went through a DOS line-ending conversion, which also corrupts the frames; re-create it in binary mode`);
         throw new InvalidInput(
           `y4m frame #${this.index}: bad FRAME line ${shown} (${showByte(c)} at byte ${n}; expected "FRAME" [parameters] "\\n"); ` +
             `the previous frame was not ${this.streamLen} bytes (${this.info.w}x${this.info.h} C${this.params!.colorspace}) or the stream is corrupt`,
@@ -248,6 +276,53 @@ export class Y4mSource implements FrameSource {
 
 }
 
+const YSCSS: Record<string, string> = { "420jpeg": "420JPEG", "420mpeg2": "420MPEG2", "420paldv": "420PALDV", "444": "444" };
+
+/**
+ * The output stream header for frames of w x h fmt, carrying the input's
+ * F, I, A and X tags (`inputTags`: a y4m input's header after "YUV4MPEG2 ")
+ * and its 420 C tag while the frames are still yuv420p.
+ */
+export function y4mHeader(w: number, h: number, fmt: Format, inputTags?: string): string {
+  let rate = "25:1";
+  let interlace = "p";
+  let aspect = "1:1";
+  let inC = "";
+  let inW = "";
+  let inH = "";
+  const x: string[] = [];
+  for (const tag of (inputTags ?? "").split(" ")) {
+    // Only ASCII tags without control bytes are carried (the text came through shared memory).
+    if (tag.length < 2 || !/^[\x21-\x7e]+$/.test(tag)) continue;
+    const v = tag.slice(1);
+    if (tag[0] === "F") rate = v;
+    else if (tag[0] === "I") interlace = v;
+    else if (tag[0] === "A") aspect = v;
+    else if (tag[0] === "C") inC = v;
+    else if (tag[0] === "W") inW = v;
+    else if (tag[0] === "H") inH = v;
+    else if (tag[0] === "X" && !v.startsWith("YSCSS=")) x.push(v);
+  }
+  // Frames turned a quarter (W and H swapped; no other op swaps them): the pixel aspect
+  // turns with them, and rows are no longer fields.
+  if (inW !== inH && inW === String(h) && inH === String(w)) {
+    const a = /^(\d+):(\d+)$/.exec(aspect);
+    if (a) aspect = `${a[2]}:${a[1]}`;
+    if (interlace !== "p" && interlace !== "?" && interlace !== "") interlace = "p";
+  }
+  let c: string;
+  if (fmt === Format.yuv420p) c = inC.startsWith("420") ? inC : "420jpeg";
+  else if (fmt === Format.gray8) c = "mono";
+  else {
+    c = "444";
+    // Our rgb -> yuv conversion is BT.601 limited range, whatever the input said.
+    for (let i = x.length - 1; i >= 0; i--) if (x[i]!.startsWith("COLORRANGE=")) x.splice(i, 1);
+    x.push("COLORRANGE=LIMITED");
+  }
+  if (YSCSS[c]) x.unshift(`YSCSS=${YSCSS[c]}`);
+  return `YUV4MPEG2 W${w} H${h} F${rate} I${interlace} A${aspect} C${c}${x.map((t) => ` X${t}`).join("")}\n`;
+}
+
 export class Y4mSink implements FrameSink {
   readonly name = "y4m";
   readonly iovs = 3;
@@ -272,8 +347,7 @@ export class Y4mSink implements FrameSink {
       this.w = info.w;
       this.h = info.h;
       this.fmt = info.fmt;
-      const c = info.fmt === Format.yuv420p ? "C420jpeg XYSCSS=420JPEG" : info.fmt === Format.gray8 ? "Cmono" : "C444 XYSCSS=444 XCOLORRANGE=LIMITED";
-      this.header = Uint8Array.from(`YUV4MPEG2 W${info.w} H${info.h} F25:1 Ip A1:1 ${c}\n`, (ch) => ch.charCodeAt(0));
+      this.header = Uint8Array.from(y4mHeader(info.w, info.h, info.fmt, this.opts.stream?.y4mTags), (ch) => ch.charCodeAt(0));
       this.headerAddr = ptr(this.header);
     } else if (info.w !== this.w || info.h !== this.h || info.fmt !== this.fmt) {
       throw new InvalidInput(

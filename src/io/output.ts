@@ -50,7 +50,8 @@ export class Output {
   private pending = 0;
 
   constructor(
-    readonly fd: number,
+    /** Set later when the output is opened with the first frame (formats/open.ts). */
+    public fd: number,
     readonly label = "output",
   ) {}
 

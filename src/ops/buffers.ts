@@ -70,3 +70,20 @@ export function forEachPlane(src: Uint8Array, dst: Uint8Array, w: number, h: num
   fn(src, dst, w * h, ow * oh, cw, ch, ocw, och);
   fn(src, dst, w * h + cw * ch, ow * oh + ocw * och, cw, ch, ocw, och);
 }
+
+const planeCache = new WeakMap<Uint8Array, { w: number; h: number; planes: [Uint8Array, Uint8Array, Uint8Array] }>();
+
+/**
+ * The Y, U and V planes of a yuv420p frame of w x h in `u8`, as views (Y w x h,
+ * then U and V ceil(w/2) x ceil(h/2)). Cached per view object and geometry,
+ * so a slot view reused frame after frame costs no allocation.
+ */
+export function yuvPlanes(u8: Uint8Array, w: number, h: number): [Uint8Array, Uint8Array, Uint8Array] {
+  const c = planeCache.get(u8);
+  if (c !== undefined && c.w === w && c.h === h) return c.planes;
+  const y = w * h;
+  const uv = chromaDim(w) * chromaDim(h);
+  const planes: [Uint8Array, Uint8Array, Uint8Array] = [u8.subarray(0, y), u8.subarray(y, y + uv), u8.subarray(y + uv, y + 2 * uv)];
+  planeCache.set(u8, { w, h, planes });
+  return planes;
+}

@@ -5,9 +5,19 @@
  * pixel inside it (replicate border), so every window always has its full
  * weight and the normalisation never changes near the border. Colour formats
  * are filtered channel by channel (rgba32: alpha too, like any channel).
+ *
+ * yuv420p is filtered in place of converting it, per plane as ffmpeg's filters
+ * do: blur and gaussian run on Y, U and V alike (the same radius on the
+ * half-size chroma planes, as boxblur's default chroma_radius = luma_radius);
+ * sobel runs on Y and sets U and V to 128, so the result is a grey edge image
+ * (ffmpeg's sobel on chroma planes gives ~0 chroma, a green image).
  */
-import { Int32Scratch, LITTLE_ENDIAN, words } from "./buffers";
-import { GRAY_ONLY, PACKED_FORMATS, channels, intArg, noArg, sameSize, type OpDef } from "./types";
+import { Int32Scratch, LITTLE_ENDIAN, chromaDim, words, yuvPlanes } from "./buffers";
+import { Format } from "../frame/format";
+import { ALL_FORMATS, channels, intArg, noArg, sameSize, type OpDef } from "./types";
+
+/** Formats the filters accept: gray8 and yuv420p for sobel, every ring format for blur and gaussian. */
+const SOBEL_FORMATS = [Format.gray8, Format.yuv420p] as const;
 
 // ---------------------------------------------------------------- blur
 
@@ -67,15 +77,27 @@ function boxRow(col: Int32Array, dst: Uint8Array, out: number, row: number, C: n
 export const blurDef: OpDef = {
   name: "blur",
   syntax: `blur[:R]  R = 1..${MAX_BLUR_RADIUS}, default 1 (3x3)`,
-  formats: PACKED_FORMATS,
+  formats: ALL_FORMATS,
   formula:
     "box average over the (2R+1)x(2R+1) window, n = (2R+1)^2: out = floor((sum + floor(n/2)) / n) " +
-    "(round half up); per channel incl. rgba32 alpha; running sums, cost independent of R",
+    "(round half up); per channel incl. rgba32 alpha; yuv420p per plane, the same R on Y, U and V " +
+    "(interior within 1 of ffmpeg boxblur=R:1, which rounds after each 1D pass); running sums, cost independent of R",
   edges: "clamped (replicate border pixels), so n is constant",
   create(arg) {
     const r = arg === undefined ? 1 : intArg("blur", arg, 1, MAX_BLUR_RADIUS, "the radius R", "blur:2");
     const scratch = new Int32Scratch();
-    return sameSize(`blur:${r}`, PACKED_FORMATS, (src, g, dst) => {
+    return sameSize(`blur:${r}`, ALL_FORMATS, (src, g, dst) => {
+      if (g.fmt === Format.yuv420p) {
+        const col = scratch.get(g.w);
+        const s = yuvPlanes(src, g.w, g.h);
+        const d = yuvPlanes(dst, g.w, g.h);
+        const cw = chromaDim(g.w);
+        const ch = chromaDim(g.h);
+        boxBlur(s[0], d[0], g.w, g.h, 1, r, col);
+        boxBlur(s[1], d[1], cw, ch, 1, r, col);
+        boxBlur(s[2], d[2], cw, ch, 1, r, col);
+        return;
+      }
       const C = channels(g.fmt);
       boxBlur(src, dst, g.w, g.h, C, r, scratch.get(g.w * C));
     });
@@ -167,13 +189,26 @@ function gaussRow(t: Int32Array, dst: Uint8Array, r2: number, row: number, C: nu
 export const gaussianDef: OpDef = {
   name: "gaussian",
   syntax: "gaussian",
-  formats: PACKED_FORMATS,
-  formula: "5x5 kernel [1 4 6 4 1]^T x [1 4 6 4 1] / 256: out = (sum + 128) >> 8 (round half up); per channel incl. rgba32 alpha",
+  formats: ALL_FORMATS,
+  formula:
+    "5x5 kernel [1 4 6 4 1]^T x [1 4 6 4 1] / 256: out = (sum + 128) >> 8 (round half up); per channel incl. rgba32 alpha; " +
+    "yuv420p per plane (Y, U, V); = ffmpeg convolution with this kernel and rdiv 1/256 away from the border",
   edges: "clamped (replicate border pixels)",
   create(arg) {
     noArg("gaussian", arg);
     const scratch = new Int32Scratch();
-    return sameSize("gaussian", PACKED_FORMATS, (src, g, dst) => {
+    return sameSize("gaussian", ALL_FORMATS, (src, g, dst) => {
+      if (g.fmt === Format.yuv420p) {
+        const t = scratch.get(g.w + 4);
+        const s = yuvPlanes(src, g.w, g.h);
+        const d = yuvPlanes(dst, g.w, g.h);
+        const cw = chromaDim(g.w);
+        const ch = chromaDim(g.h);
+        gaussian5(s[0], d[0], g.w, g.h, 1, t);
+        gaussian5(s[1], d[1], cw, ch, 1, t);
+        gaussian5(s[2], d[2], cw, ch, 1, t);
+        return;
+      }
       const C = channels(g.fmt);
       gaussian5(src, dst, g.w, g.h, C, scratch.get((g.w + 4) * C));
     });
@@ -238,17 +273,28 @@ function sobelAt(src: Uint8Array, dst: Uint8Array, a: number, b: number, c: numb
   dst[b + x] = m > 255 ? 255 : m;
 }
 
+/** Sets the U and V planes of a yuv420p frame to 128 (no colour). */
+export function neutralChroma(dst: Uint8Array, w: number, h: number): void {
+  const d = yuvPlanes(dst, w, h);
+  d[1].fill(128);
+  d[2].fill(128);
+}
+
 export const sobelDef: OpDef = {
   name: "sobel",
   syntax: "sobel",
-  formats: GRAY_ONLY,
+  formats: SOBEL_FORMATS,
   formula:
     "gx = [-1 0 1; -2 0 2; -1 0 1], gy = [-1 -2 -1; 0 0 0; 1 2 1] (x right, y down); " +
-    "out = min(255, |gx| + |gy|) (L1 magnitude, integer, no sqrt)",
+    "out = min(255, |gx| + |gy|) (L1 magnitude, integer, no sqrt: between ffmpeg sobel's sqrt(gx^2+gy^2) and sqrt(2) times it); " +
+    "yuv420p: on Y, with U = V = 128 (a grey edge image)",
   edges: "clamped (replicate border pixels): a flat border gives 0",
   create(arg) {
     noArg("sobel", arg);
-    return sameSize("sobel", GRAY_ONLY, (src, g, dst) => sobel(src, dst, g.w, g.h));
+    return sameSize("sobel", SOBEL_FORMATS, (src, g, dst) => {
+      sobel(src, dst, g.w, g.h);
+      if (g.fmt === Format.yuv420p) neutralChroma(dst, g.w, g.h);
+    });
   },
 };
 

@@ -6,7 +6,7 @@
 import { InvalidInput } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { LITTLE_ENDIAN, copyBytes, words } from "./buffers";
-import { ALL_FORMATS, GRAY_ONLY, PACKED_FORMATS, intArg, noArg, sameSize, type Step, type OpDef } from "./types";
+import { ALL_FORMATS, intArg, noArg, sameSize, type Step, type OpDef } from "./types";
 
 // ---------------------------------------------------------------- identity
 
@@ -122,14 +122,26 @@ function lutRgba(lut: Uint8Array, src: Uint8Array, dst: Uint8Array, n: number): 
   }
 }
 
-/** An op applying `lut` to every colour channel of a packed format (alpha of rgba32 kept). */
-function lutOp(name: string, formats: readonly Format[], lut: Uint8Array): Step {
+/**
+ * An op applying `lut` to every colour channel of a packed format (alpha of
+ * rgba32 kept). yuv420p: the lut maps the Y plane (as ffmpeg's eq and lutyuv
+ * map luma); U and V are copied, or set to `chroma` when given (128: no colour).
+ */
+function lutOp(name: string, formats: readonly Format[], lut: Uint8Array, chroma?: number): Step {
   return sameSize(name, formats, (src, g, dst) => {
     const n = payloadBytes(g.w, g.h, g.fmt);
     if (g.fmt === Format.rgba32) lutRgba(lut, src, dst, n);
-    else lutAll(lut, src, dst, n);
+    else if (g.fmt === Format.yuv420p) {
+      const y = g.w * g.h;
+      lutAll(lut, src, dst, y);
+      if (chroma === undefined) dst.set(src.subarray(y, n), y);
+      else dst.fill(chroma, y, n);
+    } else lutAll(lut, src, dst, n);
   });
 }
+
+/** Formats of the luma-only point ops (threshold): gray8, and yuv420p by its Y plane. */
+const LUMA_FORMATS: readonly Format[] = [Format.gray8, Format.yuv420p];
 
 function buildLut(f: (v: number) => number): Uint8Array {
   const lut = new Uint8Array(256);
@@ -141,12 +153,14 @@ function buildLut(f: (v: number) => number): Uint8Array {
 export const thresholdDef: OpDef = {
   name: "threshold",
   syntax: "threshold[:T]  T = 0..255, default 128",
-  formats: GRAY_ONLY,
-  formula: "out = (v >= T) ? 255 : 0  (T = 0 gives all 255). Colour input is refused: binarize luma, not channels",
+  formats: LUMA_FORMATS,
+  formula:
+    "out = (v >= T) ? 255 : 0  (T = 0 gives all 255); yuv420p: on Y, with U = V = 128 (= ffmpeg lutyuv=y='if(gte(val,T),255,0)':u=128:v=128). " +
+    "rgb input is refused: binarize luma, not channels",
   edges: "none (per pixel)",
   create(arg) {
     const t = arg === undefined ? 128 : intArg("threshold", arg, 0, 255, "the threshold T", "threshold:128");
-    return lutOp(`threshold:${t}`, GRAY_ONLY, buildLut((v) => (v >= t ? 255 : 0)));
+    return lutOp(`threshold:${t}`, LUMA_FORMATS, buildLut((v) => (v >= t ? 255 : 0)), 128);
   },
 };
 
@@ -154,12 +168,15 @@ export const thresholdDef: OpDef = {
 export const brightnessDef: OpDef = {
   name: "brightness",
   syntax: "brightness:N  N = -255..+255",
-  formats: PACKED_FORMATS,
-  formula: "out = clamp(v + N, 0, 255) per colour channel (saturating); rgba32 alpha kept",
+  formats: ALL_FORMATS,
+  formula:
+    "out = clamp(v + N, 0, 255) per colour channel (saturating); rgba32 alpha kept; " +
+    "yuv420p: Y only, U and V kept (= ffmpeg lutyuv=y='clip(val+N,0,255)':u=val:v=val; within 3 of eq=brightness=N/255, " +
+      "which quantizes brightness to 1/100 and scales it by 511/200)",
   edges: "none (per pixel)",
   create(arg) {
     const n = intArg("brightness", arg, -255, 255, "the offset N", "brightness:+20");
-    return lutOp(`brightness:${n >= 0 ? "+" : ""}${n}`, PACKED_FORMATS, buildLut((v) => v + n));
+    return lutOp(`brightness:${n >= 0 ? "+" : ""}${n}`, ALL_FORMATS, buildLut((v) => v + n));
   },
 };
 
@@ -167,7 +184,7 @@ export const brightnessDef: OpDef = {
 export const contrastDef: OpDef = {
   name: "contrast",
   syntax: "contrast:F  F = 0..100 (decimal, 1 = unchanged)",
-  formats: PACKED_FORMATS,
+  formats: ALL_FORMATS,
   formula:
     "out = clamp(floor((v - 128) * F + 128 + 0.5), 0, 255) per colour channel: pivot 128, " +
     "rounded half up (in double precision), saturating; rgba32 alpha kept",
@@ -179,6 +196,6 @@ export const contrastDef: OpDef = {
       const got = arg === undefined ? "no argument" : `"contrast:${arg}"`;
       throw new InvalidInput(`op "contrast" needs a factor F as a decimal 0..100, e.g. "contrast:1.5" (got ${got})`);
     }
-    return lutOp(`contrast:${f}`, PACKED_FORMATS, buildLut((v) => Math.floor((v - 128) * f + 128 + 0.5)));
+    return lutOp(`contrast:${f}`, ALL_FORMATS, buildLut((v) => Math.floor((v - 128) * f + 128 + 0.5)));
   },
 };

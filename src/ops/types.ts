@@ -49,7 +49,7 @@ export function channels(fmt: Format): number {
 
 /** The op to suggest putting first when `opName` refuses `fmt`. */
 function conversionHint(accepted: readonly Format[]): string {
-  if (accepted.length === 1 && accepted[0] === Format.gray8) return `put "grayscale" before it`;
+  if (accepted.includes(Format.gray8) && !accepted.includes(Format.rgb24)) return `put "grayscale" before it`;
   if (!accepted.includes(Format.yuv420p)) return `put "rgb" (or "grayscale") before it`;
   return `convert the input to one of: ${accepted.map(formatName).join(", ")}`;
 }

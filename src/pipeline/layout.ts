@@ -17,7 +17,8 @@
  *  | 640  line 10 OUTPUT IDENTITY (consumer only, see O)                       |
  *  | 704  line 11 RUN record (the `run` supervisor only, see U)                |
  *  | 768  worker table: 32 entries x 64 B (its worker; recovery if it died)    |
- *  | 2816 raw slot table: K entries x 64 B                                     |
+ *  | 2816 STREAM INFO: 16 lines (producer only, before frame 0; see T)         |
+ *  | 3840 raw slot table: K entries x 64 B                                     |
  *  | page-aligned payload: K slots x stride (stride = slot bytes rounded to 64)|
  *  +--------------------------------------------------------------------------+
  *
@@ -122,8 +123,8 @@
  *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
  *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
  *     (pid and start time checked) and I5 then redoes the frame like any
- *     crash. A claim held by a live owner within its deadline is progress:
- *     --timeout never fires on it.
+ *     crash. A claim held within its deadline by an owner that runs (not
+ *     stopped) is progress: --timeout never fires on it.
  *  I12 A worker whose op chain fails on a frame (throws, non-zero native
  *     return, bad filter reply) hands it back itself: attempts + 1, then
  *     processed WRITING(me) -> FREE and raw CLAIMED(me) -> READY; once
@@ -134,6 +135,11 @@
  *     poisons the same way with S.attempts 0 (Abort.POISONED).
  *     Output is published only after its length was checked against the
  *     processed slot.
+ *  I13 Stream info (input format, y4m tags, the input's file list) is written
+ *     by the producer once, before it publishes frame 0, and sealed by the
+ *     store of T.ready; the consumer reads it (after loading T.ready) only
+ *     once frame 0 is DONE, so it is complete whichever process started first.
+ *     Its lengths and codes are bounds-checked like any slot field (I6).
  *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
  *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
  *     only just before it is processed, and its result is published DONE on
@@ -181,7 +187,7 @@
 export const MAGIC = 0x474d4853;
 /** "SHMc": the header is being written by its creator (I10). */
 export const MAGIC_CREATING = 0x634d4853;
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 /**
  * Largest segment shmimg maps: Bun's toArrayBuffer refuses more than 4 GiB
  * (measured: 2^32 bytes maps, 2^32 + 4096 throws RangeError). Larger rings
@@ -334,7 +340,24 @@ export function workerEntry(j: number): number {
 /** The byte offsets of every worker table entry, in table order. */
 export const WORKER_ENTRIES: readonly number[] = Array.from({ length: MAX_WORKERS }, (_, j) => workerEntry(j));
 
-export const RAW_SLOT_TABLE = WORKERS_OFF + MAX_WORKERS * LINE; // 2816
+
+// ---- stream info (producer only, written before frame 0 is published; I13) ----
+export const STREAM_OFF = WORKERS_OFF + MAX_WORKERS * LINE; // 2816
+export const STREAM_LINES = 16;
+export const T = {
+  ready: STREAM_OFF, // i32 (Atomics) 1 once every field below is written (the publishing store)
+  format: STREAM_OFF + 4, // u32 input format code, InFormatCode in formats/types.ts (0 = unknown)
+  tagsLen: STREAM_OFF + 8, // u32 bytes used in `tags`
+  pathLen: STREAM_OFF + 12, // u32 bytes used in `path`
+  files: STREAM_OFF + 16, // u32 files in the input list (image folders/globs), 0 otherwise
+  namesHash: STREAM_OFF + 20, // u32 fnv1a32 of the list's base names joined by "/"
+  tags: STREAM_OFF + 64, // 192 B: the y4m stream header's tags after "YUV4MPEG2 " (ASCII)
+  tagsMax: 192,
+  path: STREAM_OFF + 256, // 768 B: the input list's absolute DIR or GLOB (UTF-8)
+  pathMax: 768,
+} as const;
+
+export const RAW_SLOT_TABLE = STREAM_OFF + STREAM_LINES * LINE; // 3840
 export const PROC_SLOT_TABLE = 128;
 
 // ---- slot entry ----

@@ -10,7 +10,8 @@ import { ShmimgError, Exit } from "../../errors";
 import { recover } from "../ring/recovery";
 import { checkIntegrity, validAbort, validSeq } from "../ring/integrity";
 import { liveCount } from "../ipc/sems";
-import { Abort, C, Eos, P, R, Sem, State, stateOf } from "../layout";
+import { processState } from "../ipc/proc";
+import { Abort, C, Eos, ownerOf, P, R, S, Sem, State, stateOf } from "../layout";
 import type { Pipeline } from "../ring/pipeline";
 
 export class StageFailed extends ShmimgError {
@@ -64,9 +65,18 @@ export function abortMessage(p: Pipeline): string | undefined {
   return "the pipeline was stopped by its supervisor";
 }
 
-/** Some raw slot is CLAIMED (a worker is busy with a frame). */
-function anyClaimed(p: Pipeline): boolean {
-  for (let i = 0; i < p.K; i++) if (stateOf(p.state(p.raw, i)) === State.CLAIMED) return true;
+/**
+ * Some worker is busy with a frame: a raw slot is CLAIMED by a process that
+ * runs (or sleeps inside its op). A stopped (SIGSTOP) or dead claimer is no
+ * progress: the --timeout clock keeps running for it.
+ */
+function anyBusy(p: Pipeline): boolean {
+  for (let i = 0; i < p.K; i++) {
+    const w = p.state(p.raw, i);
+    if (stateOf(w) !== State.CLAIMED) continue;
+    const st = processState(ownerOf(w), p.slotF64(p.raw, i, S.ownerStart));
+    if (st === "running" || st === "sleeping") return true;
+  }
   return false;
 }
 
@@ -133,9 +143,9 @@ export class Peers {
         consola.info(`${this.role}: the consumer (pid ${p.i32(C.pid)}) is gone; waiting for \`shmimg consume --name ${p.name}\` to resume at frame ${p.delivered()}`);
       this.saidNoConsumer = noConsumer;
     }
-    // A frame claimed by a live worker is progress, however long it takes:
-    // only --frame-timeout bounds it (I11); dead owners are recovered above.
-    if (this.timeoutS > 0 && anyClaimed(p)) this.lastProgress = now;
+    // A frame claimed by a live, running worker is progress, however long it
+    // takes: only --frame-timeout bounds it (I11); a stopped claimer is not.
+    if (this.timeoutS > 0 && anyBusy(p)) this.lastProgress = now;
     if (this.timeoutS > 0 && now - this.lastProgress > this.timeoutS * 1e6) {
       // Under run every stage has the same --timeout and run stops them all
       // after the first failure: the first to time out stops the others now,

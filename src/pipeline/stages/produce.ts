@@ -20,6 +20,7 @@ import { checkRemoved, Peers, StageFailed } from "./peers";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
+import { writeStreamInfo } from "../ring/stream";
 
 export type WhenFull = "block" | "drop" | "fail";
 
@@ -112,6 +113,8 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
     for (;;) {
       const info = source.next();
       if (info === null) break;
+      // Before frame 0 is published (I13): the consumer reads it when frame 0 is DONE.
+      if (n === 0 && dropped === 0) writeStreamInfo(p, source.stream?.() ?? { format: source.name });
       if (info.len > slotBytes)
         throw new InvalidInput(
           `frame seq ${info.seq}: ${info.w}x${info.h} ${formatName(info.fmt)} is ${info.len} bytes, larger than a raw slot (${slotBytes} bytes, pipeline "${p.name}" made for ${max.w}x${max.h} ${formatName(max.fmt)}); re-create it with a larger --max-size / --max-format`,
