@@ -2,7 +2,7 @@
 BUN := node_modules/.bin/bun
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
-SRC := $(shell find src -name '*.ts') package.json
+SRC := $(shell find src -name '*.ts') package.json Makefile
 
 .PHONY: all demo test typecheck bench soak clean distclean install uninstall examples
 
@@ -22,7 +22,7 @@ examples/ops/libedge.so: examples/ops/edge.c native/shmimg_op.h
 	gcc -O3 -Wall -Wextra -fPIC -shared -Inative -o $@ $<
 
 shmimg: node_modules/.bin/bun native/libshim.so $(SRC)
-	$(BUN) build --compile --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
+	$(BUN) build --compile --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig src/cli.ts --outfile shmimg
 
 # The binary is standalone (the C shim is embedded): one file to copy.
 install: shmimg

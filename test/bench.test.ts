@@ -41,7 +41,7 @@ describe("bench", () => {
   test("bench --quick --json runs every scenario, prints the table on stderr and JSON on stdout", () => {
     const r = shmimg(["bench", "--quick", "--json"], { timeoutMs: 115_000 });
     const table = r.stderr;
-    for (const head of ["S1  ", "S2  ", "S3  ", "S4  ", "MEM ", "targets"]) expect(table).toMatch(new RegExp(`^${head}`, "m"));
+    for (const head of ["S0  ", "S1  ", "S2  ", "S3  ", "S4  ", "MEM ", "S5  ", "targets"]) expect(table).toMatch(new RegExp(`^${head}`, "m"));
     expect(table).toContain("frames/s");
     expect(table).toContain("p99");
 
@@ -69,6 +69,24 @@ describe("bench", () => {
     const roles = mem.procs.map((p: { role: string }) => p.role);
     expect(roles).toEqual(expect.arrayContaining(["supervisor", "producer", "worker 1", "consumer"]));
     for (const p of mem.procs) for (const b of p.rss) expect(b).toBeGreaterThan(0);
+    // S0: three short jobs, each with shmimg's wall and ffmpeg/GStreamer measured or skipped with a reason.
+    const s0 = j.scenarios.S0;
+    expect(s0.versionS).toBeGreaterThan(0);
+    expect(s0.jobs.map((job: { id: string }) => job.id)).toEqual(["1f", "30f", "600f"]);
+    for (const job of s0.jobs) {
+      expect(job.rows.map((row: { tool: string }) => row.tool)).toEqual(["shm", "ffmpeg", "gst"]);
+      for (const row of job.rows) if (!row.error) expect(row.skipped ? row.skipped.length : row.wallS).toBeGreaterThan(0);
+    }
+    // S5: 1, cores and 8×cores workers, and two pipelines at once, per workload.
+    const s5 = j.scenarios.S5;
+    expect(s5.workloads.length).toBe(2);
+    const n = j.machine.nproc;
+    for (const w of s5.workloads) {
+      expect(w.rows.filter((row: { pipelines: number }) => row.pipelines === 1).map((row: { workers: number }) => row.workers)).toEqual([...new Set([1, n, Math.min(8 * n, 32)])]);
+      expect(w.rows.some((row: { pipelines: number }) => row.pipelines === 2)).toBe(true);
+      for (const row of w.rows) if (!row.error) expect(row.wallS).toBeGreaterThan(0);
+    }
+    expect(j.targets.map((t: { id: string }) => t.id)).toEqual(expect.arrayContaining(["S0-1f-ms", "S0-1f-version", "S0-30f-ffmpeg", "S0-600f-gst"]));
     expect(j.targets.length).toBeGreaterThan(0);
     for (const t of j.targets) expect(typeof t.met).toBe("boolean");
   }, 120_000);

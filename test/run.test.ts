@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyInProcess, objectsOf, parseNative, shmimg, tmp } from "./helpers";
+import { applyInProcess, notePid, objectsOf, parseNative, ROOT, shmimg, SHMIMG, spawnShmimg, tmp, uniqueName, waitFor } from "./helpers";
 
 const dir = tmp();
 
@@ -42,5 +42,68 @@ describe("run", () => {
     const r = shmimg(["run", "--op", "invert,frobnicate"], { stdin: Buffer.alloc(0) });
     expect(r.stderr).toMatch(/^ERROR: .*frobnicate/m);
     expect(r.code).toBe(2);
+  });
+});
+
+
+describe("start-up", () => {
+  test("workers and consumer started with --wait-for before the pipeline exists wait for the rings that producer creates", async () => {
+    const name = uniqueName("early");
+    const parent = ["--parent-pid", String(process.pid)];
+    const gen = shmimg(["gen", "--count", "200", "--size", "16x8", "--format", "rgb24", "--seed", "5"]);
+    const output = join(dir, "early.out");
+    // The producer creates the rings only once its first frame arrives on stdin.
+    const producer = spawnShmimg(["produce", "--create", "--name", name, "--op", "invert", ...parent], { stdin: "pipe" });
+    const early = ["--wait-for", String(producer.pid), ...parent];
+    const worker = spawnShmimg(["work", "--name", name, "--op", "invert", ...early]);
+    const consumer = spawnShmimg(["consume", "--name", name, "--output", output, ...early]);
+    let exited = false;
+    worker.exited.then(() => (exited = true));
+    consumer.exited.then(() => (exited = true));
+    // Both are polling for the rings (main thread asleep in usleep), not gone with ENOENT.
+    const asleep = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/wchan`, "utf8").includes("nanosleep");
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => exited || (asleep(worker.pid) && asleep(consumer.pid)), 20_000, "worker and consumer waiting for the rings");
+    expect(exited).toBe(false);
+    expect(objectsOf(name)).toEqual([]);
+    const stdin = producer.stdin as import("bun").FileSink;
+    stdin.write(gen.stdout);
+    await stdin.end();
+    const codes = await Promise.all([producer.exited, worker.exited, consumer.exited]);
+    expect(await new Response(consumer.stderr).text()).toContain("consume: 200 frames");
+    expect(Buffer.compare(readFileSync(output), applyInProcess(gen.stdout, "invert"))).toBe(0);
+    expect(codes).toEqual([0, 0, 0]);
+    expect(shmimg(["clean", "--name", name]).code).toBe(0);
+  });
+});
+
+describe("workers and cores", () => {
+  /** shmimg pinned to CPU 0 (taskset execs it: the pid is shmimg's). */
+  const pinned = (args: string[]) => {
+    const r = Bun.spawnSync(["taskset", "-c", "0", ...SHMIMG, ...args], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: 110_000 });
+    notePid(r.pid);
+    return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+  };
+
+  test("--workers defaults to the CPUs the process may run on; asking for more warns once", () => {
+    const gen = shmimg(["gen", "--count", "20", "--size", "8x8", "--format", "gray8"]);
+    const input = join(dir, "cores.in");
+    writeFileSync(input, gen.stdout);
+    const one = pinned(["run", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(one.stderr).toContain("with 1 worker ");
+    expect(one.stderr).not.toContain("more than the");
+    expect(one.code).toBe(0);
+    const auto = pinned(["run", "--workers", "auto", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(auto.stderr).toContain("with 1 worker ");
+    expect(auto.code).toBe(0);
+    const many = pinned(["run", "--workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(many.stderr.match(/--workers 3 is more than the 1 CPU this process may run on/g)?.length).toBe(1);
+    expect(many.stderr).toContain("20 frames in, 20 out");
+    expect(many.code).toBe(0);
   });
 });

@@ -85,7 +85,7 @@ describe("backpressure", () => {
       const r = await reader.read();
       if (r.done) break;
       chunks.push(r.value);
-      await Bun.sleep(2);
+      await Bun.sleep(2 * Math.ceil(r.value.length / 4096)); // however much one read returned
     }
     const stderr = await new Response(run.stderr).text();
     const out = Buffer.concat(chunks);

@@ -6,6 +6,9 @@ import { keysFor, isOurKey, KEY_TAG } from "../src/pipeline/ipc/keys";
 import { alignUp, KIND_PROCESSED, KIND_RAW, ownerOf, packState, PAGE, RAW_SLOT_TABLE, segmentGeometry, State, stateOf, WORKERS_OFF, LINE, MAX_WORKERS, D, C, P, R, STREAM_OFF, STREAM_LINES, T } from "../src/pipeline/layout";
 import { payloadBytes, parseSize } from "../src/frame/format";
 import { mostSevere } from "../src/errors";
+import { Spin, SPIN_MAX_US, SPIN_MIN_US, SPIN_START_US } from "../src/pipeline/ring/event";
+import { usableCores } from "../src/pipeline/ipc/proc";
+import { availableParallelism } from "node:os";
 import { readStreamInfo, writeStreamInfo } from "../src/pipeline/ring/stream";
 import type { Pipeline } from "../src/pipeline/ring/pipeline";
 
@@ -118,6 +121,42 @@ describe("summary lines", () => {
     const many: Record<string, number> = {};
     for (let i = 0; i < 20; i++) many[String(100 + i)] = (i * 7) % 20;
     expect(perWorkerText(many)).toBe("[20 processes; frames min 0 median 10 max 19]");
+  });
+});
+
+describe("spin policy (waiting with more tasks than cores)", () => {
+  test("one usable core never spins; with cores to spare it may", () => {
+    expect(new Spin(1).allowed(0)).toBe(false);
+    // More cores than this machine can have runnable tasks: spinning is allowed.
+    expect(new Spin(1 << 20).allowed(0)).toBe(true);
+  });
+
+  test("more runnable tasks than cores stops spinning until the next look (at most every ms)", () => {
+    const s = new Spin(2);
+    // Pretend the last look saw the machine crowded: within 1 ms the answer is kept.
+    (s as unknown as { checkedAt: number; free: boolean }).checkedAt = 5_000;
+    (s as unknown as { free: boolean }).free = false;
+    expect(s.allowed(5_500)).toBe(false);
+  });
+
+  test("the budget is learned: a hit after e µs raises it to 2e (at most the max), a miss halves it (at least the min)", () => {
+    const s = new Spin(2);
+    expect(s.budgetUs).toBe(SPIN_START_US);
+    s.hit(80);
+    expect(s.budgetUs).toBe(160);
+    s.hit(500);
+    expect(s.budgetUs).toBe(SPIN_MAX_US);
+    for (let k = 0; k < 20; k++) s.miss();
+    expect(s.budgetUs).toBe(SPIN_MIN_US);
+    expect([s.hits, s.misses]).toEqual([2, 20]);
+  });
+});
+
+describe("usable cores", () => {
+  test("at least 1 and no more than the affinity mask allows", () => {
+    const n = usableCores();
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(availableParallelism());
   });
 });
 

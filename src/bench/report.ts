@@ -1,7 +1,7 @@
 /** The bench's human-readable table (the JSON is the BenchResult itself). */
 import { machineLine } from "./machine";
 import { ownOpsTable } from "./own-ops";
-import type { BenchResult, LatencyScenario, MemoryScenario, ScenarioResult, ThroughputScenario } from "./types";
+import type { BenchResult, LatencyScenario, MemoryScenario, OversubscribedScenario, ScenarioResult, ShortJobsScenario, ThroughputScenario } from "./types";
 
 const MB = (b: number) => (b > 0 ? `${(b / 2 ** 20).toFixed(1)} MiB` : "-");
 
@@ -91,6 +91,41 @@ function memoryTable(s: MemoryScenario): string[] {
   return [`${s.id.padEnd(3)} ${s.title}`, `  ${note}`, ...pad([head, ...rows], [false, ...c.map(() => true), true, ...(c.length > 2 ? [true] : []), true]), ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
 }
 
+function shortJobsTable(s: ShortJobsScenario): string[] {
+  const out = [`${s.id.padEnd(3)} ${s.title}; \`shmimg --version\` ${(s.versionS * 1000).toFixed(0)} ms`];
+  for (const j of s.jobs) {
+    const shm = j.rows.find((r) => r.tool === "shm");
+    const head = ["config", "wall", "CPU", "vs shmimg"];
+    const rows = j.rows.map((r) => [
+      r.label,
+      r.skipped ? `skipped: ${r.skipped}` : r.error ? "failed" : `${(r.wallS * 1000).toFixed(0)} ms`,
+      Number.isFinite(r.cpuS) ? `${(r.cpuS * 1000).toFixed(0)} ms` : "-",
+      shm && r !== shm && Number.isFinite(r.wallS) && Number.isFinite(shm.wallS) ? `${(r.wallS / shm.wallS).toFixed(2)}×` : "-",
+    ]);
+    out.push(`  ${j.label} (${((j.frames * j.frameBytes) / 1e6).toFixed(1)} MB)`, ...pad([head, ...rows], [false, true, true, true]).map((l) => "  " + l));
+  }
+  return [...out, ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+}
+
+function oversubscribedTable(s: OversubscribedScenario): string[] {
+  const out = [`${s.id.padEnd(3)} ${s.title}`];
+  for (const w of s.workloads) {
+    const ok = w.rows.filter((r) => r.pipelines === 1 && Number.isFinite(r.wallS));
+    const best = ok.length ? Math.min(...ok.map((r) => r.wallS)) : NaN;
+    const head = ["pipelines × workers", "wall", "frames/s", "vs best", "CPU", "ctx switches"];
+    const rows = w.rows.map((r) => [
+      `${r.pipelines} × ${r.workers}`,
+      r.error ? "failed" : `${(r.wallS * 1000).toFixed(0)} ms`,
+      num(r.fps),
+      Number.isFinite(best) && Number.isFinite(r.wallS) ? `${(r.wallS / (r.pipelines * best)).toFixed(2)}×` : "-",
+      Number.isFinite(r.cpuS) ? `${r.cpuS.toFixed(2)} s` : "-",
+      Number.isFinite(r.switches) ? String(r.switches) : "-",
+    ]);
+    out.push(`  ${w.label} (vs best = wall / (pipelines × best single wall))`, ...pad([head, ...rows], [false, true, true, true, true, true]).map((l) => "  " + l));
+  }
+  return [...out, ...s.incidents.map((i) => `  ! attempt failed: ${i}`)];
+}
+
 function scenarioTable(s: ScenarioResult): string[] {
   switch (s.kind) {
     case "throughput":
@@ -99,6 +134,10 @@ function scenarioTable(s: ScenarioResult): string[] {
       return latencyTable(s);
     case "memory":
       return memoryTable(s);
+    case "shortjobs":
+      return shortJobsTable(s);
+    case "oversubscribed":
+      return oversubscribedTable(s);
     case "ops":
       return ownOpsTable(s);
   }

@@ -8,6 +8,8 @@ import { Bench } from "./measure";
 import { runLatency } from "./latency";
 import { runMemory } from "./memory";
 import { runThroughput } from "./throughput";
+import { runShortJobs } from "./short-jobs";
+import { runOversubscribed } from "./oversubscribed";
 import { runOps } from "./own-ops";
 import { SCENARIOS, type ScenarioSpec } from "./table";
 import { evaluate } from "./targets";
@@ -23,6 +25,10 @@ function runScenario(b: Bench, spec: ScenarioSpec): Promise<ScenarioResult> {
       return runLatency(b, spec);
     case "memory":
       return runMemory(b, spec);
+    case "shortjobs":
+      return runShortJobs(b, spec);
+    case "oversubscribed":
+      return runOversubscribed(b, spec);
     case "ops":
       return Promise.resolve(runOps(b.cfg, spec));
   }

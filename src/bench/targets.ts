@@ -31,6 +31,43 @@ function check(t: TargetSpec, s: ScenarioResult): Target[] {
       const q = b.fps / a.fps;
       return [{ id: `${id}-${b.workers}w-${a.workers}w`, what: `${id} shm ${b.workers} workers vs ${a.workers} worker${a.workers > 1 ? "s" : ""}`, goal: `≥ ${t.min}×`, value: times(q), met: atLeast(q, t.min) }];
     }
+    case "startupMs":
+    case "startupVsVersion": {
+      if (s.kind !== "shortjobs") return [];
+      const job = s.jobs.find((j) => j.id === t.job);
+      const shm = job?.rows.find((r) => r.tool === "shm");
+      if (!job || !shm) return [];
+      if (t.metric === "startupMs") {
+        const ms = shm.wallS * 1000;
+        return [{ id: `${id}-${t.job}-ms`, what: `${id} run on ${job.label}: wall`, goal: `≤ ${t.max} ms`, value: ok(ms) ? `${ms.toFixed(0)} ms` : "failed", met: ok(ms) && ms <= t.max }];
+      }
+      const q = shm.wallS / s.versionS;
+      return [{ id: `${id}-${t.job}-version`, what: `${id} run on ${job.label} vs \`shmimg --version\``, goal: `≤ ${t.max}×`, value: times(q), met: ok(q) && q <= t.max }];
+    }
+    case "vsTool": {
+      if (s.kind !== "shortjobs") return [];
+      const job = s.jobs.find((j) => j.id === t.job);
+      const shm = job?.rows.find((r) => r.tool === "shm");
+      const tool = job?.rows.find((r) => r.tool === t.tool);
+      if (!job || !shm || !tool) return [];
+      const q = tool.wallS / shm.wallS;
+      return [{ id: `${id}-${t.job}-${t.tool}`, what: `${id} ${job.label}: ${tool.label} wall / shmimg's`, goal: `≥ ${t.min}×`, value: tool.skipped ? `skipped: ${tool.skipped}` : times(q), met: atLeast(q, t.min) }];
+    }
+    case "flatPool": {
+      if (s.kind !== "oversubscribed") return [];
+      return s.workloads.flatMap((w) => {
+        const single = w.rows.filter((r) => r.pipelines === 1 && ok(r.wallS));
+        if (!single.length) return [];
+        const best = single.reduce((a, r) => (r.wallS < a.wallS ? r : a));
+        return w.rows.map((r) => {
+          const base = r.pipelines === 1 ? best.wallS : r.pipelines * best.wallS;
+          const q = r.wallS / base;
+          const workers = `${r.workers} worker${r.workers > 1 ? "s" : ""}`;
+          const what = r.pipelines === 1 ? `${id} ${w.label}, ${workers} vs the best count (${best.workers})` : `${id} ${w.label}, ${r.pipelines} pipelines × ${workers} vs ${r.pipelines} × the best single`;
+          return { id: `${id}-${w.label.split(" ")[2]}-${r.pipelines}p${r.workers}w`, what, goal: `≤ ${(1 + t.within).toFixed(2)}×`, value: times(q), met: ok(q) && q <= 1 + t.within };
+        });
+      });
+    }
     case "rssGrowth": {
       if (s.kind !== "memory") return [];
       const counts = `${s.counts[1]!.toLocaleString("en-US")} vs ${s.counts[0]!.toLocaleString("en-US")} frames`;

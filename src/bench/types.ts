@@ -124,6 +124,50 @@ export interface MemoryScenario {
   incidents: string[];
 }
 
+export interface ShortJobRow {
+  tool: "shm" | "ffmpeg" | "gst";
+  label: string;
+  /** Best wall time (first spawn to last exit), s. */
+  wallS: number;
+  /** CPU time of its processes in that run (user + system), s. */
+  cpuS: number;
+  /** Why it did not run (tool missing). */
+  skipped?: string;
+  error?: string;
+}
+
+export interface ShortJobsScenario {
+  kind: "shortjobs";
+  id: string;
+  title: string;
+  /** `shmimg --version`, best wall: the floor of any shmimg process. */
+  versionS: number;
+  jobs: { id: string; label: string; frames: number; frameBytes: number; rows: ShortJobRow[] }[];
+  incidents: string[];
+}
+
+export interface OversubscribedRow {
+  /** Pipelines run at once (1, or 2 on the same cores). */
+  pipelines: number;
+  workers: number;
+  wallS: number;
+  /** Frames of all pipelines / wall. */
+  fps: number;
+  /** CPU time and context switches (voluntary + involuntary) of every process. */
+  cpuS: number;
+  switches: number;
+  error?: string;
+}
+
+export interface OversubscribedScenario {
+  kind: "oversubscribed";
+  id: string;
+  title: string;
+  cores: number;
+  workloads: { label: string; frames: number; rows: OversubscribedRow[] }[];
+  incidents: string[];
+}
+
 /** Scenario OPS (own-ops.ts): µs per frame of each op kind, in-process. */
 export interface OpsScenario {
   kind: "ops";
@@ -135,7 +179,7 @@ export interface OpsScenario {
   notes: string[];
 }
 
-export type ScenarioResult = ThroughputScenario | LatencyScenario | MemoryScenario | OpsScenario;
+export type ScenarioResult = ThroughputScenario | LatencyScenario | MemoryScenario | OpsScenario | ShortJobsScenario | OversubscribedScenario;
 
 export interface Target {
   id: string;

@@ -39,6 +39,11 @@ export const parentPidArg = {
   "parent-pid": { type: "string", description: "(used by run) Exit when this process dies.", valueHint: "PID", internal: true },
 } as const;
 
+/** work and consume started by run at the same time as its producer. */
+export const waitForArg = {
+  "wait-for": { type: "string", description: "(used by run) First wait until the producer with this pid has created the pipeline.", valueHint: "PID", internal: true },
+} as const;
+
 export const latencyOutArg = {
   "latency-out": { type: "string", description: "(bench) The consumer saves per frame (publish-to-delivery latency µs, delivery time µs) as float64 pairs to this file.", valueHint: "FILE", internal: true },
 } as const;

@@ -5,12 +5,13 @@ import { identityOfFd, TailReader } from "../io/identity";
 import { recordOutput, verifyOutput } from "../pipeline/stages/output-identity";
 import { readStreamInfo } from "../pipeline/ring/stream";
 import { openPipeline } from "../pipeline/ring/pipeline";
+import { openWhenCreated } from "../pipeline/ring/lifecycle";
 import { consume, joinConsumer, leaveConsumer } from "../pipeline/stages/consume";
 import { exitWithParent, installSignalFlags } from "../signals";
 import { log } from "../log";
 import { consumeReport, incompleteStream, progressLine } from "../pipeline/stages/consume-report";
 import { LatencyLog } from "../io/latency-log";
-import { jsonArg, jsonOutArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, reportTarget, sharedGroupArg, timeoutArg, verboseArg } from "./args";
+import { jsonArg, jsonOutArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, waitForArg, reportTarget, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { consumeSummary } from "./summary";
 import { checkFramesStdout } from "../io/stdio";
 
@@ -25,6 +26,7 @@ export default defineCommand({
     ...nameArg,
     ...outputArgs,
     ...parentPidArg,
+    ...waitForArg,
     ...latencyOutArg,
     ...verboseArg,
     ...jsonArg,
@@ -36,7 +38,9 @@ export default defineCommand({
     installSignalFlags();
     if (args["parent-pid"]) exitWithParent(Number(args["parent-pid"]));
     const timeoutS = num(args.timeout, "timeout", 0, 1e9, false);
-    const p = openPipeline(args.name, { sharedGroup: args["shared-group"] });
+    const opts = { sharedGroup: args["shared-group"] };
+    // run starts every stage at once: wait for the rings its producer creates.
+    const p = args["wait-for"] ? openWhenCreated(args.name, Number(args["wait-for"]), opts) : openPipeline(args.name, opts);
     let closeOutput = () => {};
     let joined = false;
     let tail: TailReader | undefined;

@@ -2,9 +2,10 @@ import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
 import { checkName, MAX_FRAME_TIMEOUT_S } from "../pipeline/ring/pipeline";
+import { usableCores } from "../pipeline/ipc/proc";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";
 import type { RunIdentity } from "../pipeline/stages/resume";
-import { Heal } from "../pipeline/layout";
+import { Heal, MAX_WORKERS } from "../pipeline/layout";
 import { absolute, fnv1a, identityOfArg, identityOfFd } from "../io/identity";
 import { log, printError } from "../log";
 import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
@@ -83,7 +84,7 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", alias: "w", description: "Number of worker processes.", default: "2", valueHint: "N" },
+    workers: { type: "string", alias: "w", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
@@ -96,7 +97,9 @@ export default defineCommand({
     ...latencyOutArg,
   },
   async run({ args }) {
-    const workers = num(args.workers, "workers", 1, 32);
+    const cores = usableCores();
+    const workers = args.workers === "auto" ? Math.min(cores, MAX_WORKERS) : num(args.workers, "workers", 1, MAX_WORKERS);
+    if (workers > cores) log.warn(`run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; the extra workers take turns on them (--workers auto uses ${cores})`);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     depthArg(args.depth);

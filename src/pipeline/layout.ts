@@ -140,6 +140,16 @@
  *     store of T.ready; the consumer reads it (after loading T.ready) only
  *     once frame 0 is DONE, so it is complete whichever process started first.
  *     Its lengths and codes are bounds-checked like any slot field (I6).
+ *  B1 Batches (workers): one scan may pick a run of consecutive claimable raw
+ *     slots, but each frame is claimed by its own CAS (READY -> CLAIMED(pid))
+ *     only just before it is processed, and its result is published DONE on
+ *     its own, then its raw slot is freed (I3), as for a single frame; only
+ *     the wake-ups (one DONE post, one RAW_FREED post) and the worker-table
+ *     counters wait for the batch's end. A worker therefore holds at most one
+ *     frame at a time (in progress: I5 redoes it; published but not yet
+ *     freed: I5 frees it, result kept), and no committed frame stays CLAIMED
+ *     long enough to look overdue (I11): a dead worker's batch is committed
+ *     or redone frame by frame exactly as single frames are.
  *
  * MEMORY ORDERING
  *  State words, P.eos, R.abort, the event words and D.gen are accessed with JS
@@ -159,7 +169,17 @@
  *  re-checks the word atomically, so no wake-up is lost and nothing
  *  accumulates the way semaphore tokens do); a publisher calls FUTEX_WAKE only
  *  when the event's sleeper count is non-zero, so an awake pipeline makes no
- *  syscall per frame. SysV semaphores carry what must survive kill -9: SEM_UNDO
+ *  syscall per frame.
+ *  E1 Wake one: post() wakes ONE sleeper (FUTEX_WAKE 1) after gen += 1 when
+ *     sleepers > 0, so every publication still reaches a sleeper (the sleeper
+ *     counted itself before its last check; a wake before it queued is seen
+ *     as a changed gen). A woken worker that finds more claimable frames than
+ *     its batch takes posts again (the wake is passed on). Changes every
+ *     sleeper must see (end of stream, abort, recovery) wake all (postAll),
+ *     and so does the consumer freeing a batch of processed slots: that can
+ *     make many frames claimable at once, and one woken worker that is slow
+ *     to get a CPU would hold them all (measured: 8 workers on 2 CPUs stalled
+ *     for 100 ms ticks when the consumer woke one). SysV semaphores carry what must survive kill -9: SEM_UNDO
  *  gives exact live-stage counts and a lock that is released by the kernel.
  */
 

@@ -4,6 +4,7 @@
  * recorded at attach, so a recycled pid is not mistaken for the old owner.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 
 function statFields(pid: number): string[] | undefined {
   try {
@@ -60,5 +61,52 @@ export function processState(pid: number, start = 0): ProcessState {
       return "zombie";
     default:
       return "sleeping";
+  }
+}
+
+/**
+ * CPUs this process may run on: its affinity mask (os.availableParallelism
+ * reads sched_getaffinity), lowered by a cgroup CPU quota when one is set
+ * (v2 cpu.max, v1 cpu.cfs_quota_us / cpu.cfs_period_us), at least 1.
+ */
+export function usableCores(): number {
+  let n = Math.max(1, availableParallelism());
+  const quota = cgroupQuota();
+  if (quota > 0) n = Math.min(n, Math.max(1, Math.ceil(quota)));
+  return n;
+}
+
+/** CPUs' worth of the cgroup CPU quota (e.g. 1.5), or 0 when there is none. */
+function cgroupQuota(): number {
+  try {
+    const lines = readFileSync("/proc/self/cgroup", "utf8").split("\n");
+    const v2 = lines.find((l) => l.startsWith("0::"));
+    if (v2) {
+      const [q, per] = readFileSync(`/sys/fs/cgroup${v2.slice(3)}/cpu.max`, "utf8").trim().split(/\s+/);
+      if (q && q !== "max" && Number(per) > 0) return Number(q) / Number(per);
+    }
+  } catch {}
+  try {
+    const v1 = readFileSync("/proc/self/cgroup", "utf8").split("\n").find((l) => /^\d+:([^:]*,)?cpu(,[^:]*)?:/.test(l));
+    const path = v1 ? v1.slice(v1.lastIndexOf(":") + 1) : "/";
+    for (const base of [`/sys/fs/cgroup/cpu${path}`, "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"]) {
+      try {
+        const q = Number(readFileSync(`${base}/cpu.cfs_quota_us`, "utf8"));
+        const per = Number(readFileSync(`${base}/cpu.cfs_period_us`, "utf8"));
+        if (q > 0 && per > 0) return q / per;
+        if (q === -1) return 0;
+      } catch {}
+    }
+  } catch {}
+  return 0;
+}
+
+/** Runnable tasks on the whole machine right now (/proc/loadavg field 4, "running/total"); 0 if unknown. */
+export function runnableTasks(): number {
+  try {
+    const f = readFileSync("/proc/loadavg", "latin1").split(" ")[3] ?? "";
+    return Number(f.split("/")[0]) || 0;
+  } catch {
+    return 0;
   }
 }

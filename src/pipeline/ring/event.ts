@@ -2,9 +2,9 @@
  * Waiting without a syscall per frame while the peer is awake.
  *
  * An event is a futex word `gen` plus a `sleepers` count on its own cache line.
- * post(): gen += 1, then FUTEX_WAKE only if sleepers > 0.
- * waitFor(): spin on the condition briefly, then yield (3+ processes on 2
- * cores: a spinner must not steal the core its peer needs), then sleep:
+ * post(): gen += 1, then FUTEX_WAKE of ONE sleeper only if sleepers > 0;
+ * postAll(): the same, waking every sleeper (end of stream, abort, recovery).
+ * waitFor(): spin briefly only when it pays (see Spin below), then sleep:
  *   g = gen; sleepers += 1; if (!cond()) FUTEX_WAIT(gen, g, tick); sleepers -= 1
  * Lost wake-ups are impossible: the waiter increments `sleepers` before its
  * last check of cond(), the poster changes `gen` after publishing and reads
@@ -12,20 +12,74 @@
  * the waiter's check sees the publication or the poster sees the sleeper (and
  * FUTEX_WAIT returns at once because gen != g). Every sleep is bounded by the
  * tick so the caller can look at its peers (dead owners, timeouts, signals).
+ *
+ * Waking one (layout.ts E1): every post() with a sleeper counted wakes one
+ * sleeper; the woken worker takes a batch and, if it leaves work behind,
+ * posts again (the claim scan does). So each publication still reaches a
+ * sleeper (the argument above holds per publication: its FUTEX_WAKE(1) finds
+ * the waiter queued, or the waiter's FUTEX_WAIT sees the changed gen), but a
+ * frame wakes one worker, not all of them (no thundering herd). Conditions
+ * every waiter must see (eos, abort, a recovered frame) and the consumer's
+ * freeing of a batch of processed slots use postAll().
  */
 import { shim } from "../../native/shim";
-import { libc } from "../../native/libc";
 import { checkSignals } from "../../signals";
 import { EV_GEN, EV_SLEEPERS } from "../layout";
+import { runnableTasks, usableCores } from "../ipc/proc";
 import type { Segment } from "../ipc/segment";
 
+/** Spin budget limits, µs: never longer than a sleep + wake-up costs on a VM (~30-60 µs), times a margin. */
+export const SPIN_MIN_US = 2;
+export const SPIN_MAX_US = 200;
+export const SPIN_START_US = 50;
+
 /**
- * Spin budget before sleeping. Kept small: on 2 cores with 4-5 stage
- * processes a long spin burns the core the peer needs (measured with
- * `shmimg bench`: 200 spins + 8 yields was slower than 32 + 4).
+ * When a waiting stage may spin, and for how long (one per process).
+ *  - Only while what it waits for is in flight (a peer is writing that very
+ *    frame: the caller says so), so an idle pipeline never burns a core.
+ *  - Never when more tasks are runnable than this process has cores
+ *    (/proc/loadavg's running count against the affinity / cgroup quota,
+ *    re-read at most every ms): a spinner would then steal the CPU the peer
+ *    it waits for needs (issue 14: more workers than cores).
+ *  - For at most a budget learned from whether spinning found the condition:
+ *    a hit after e µs raises the budget to 2e (at most SPIN_MAX_US), a miss
+ *    halves it (at least SPIN_MIN_US).
  */
-export const SPINS = 32;
-export const YIELDS = 4;
+export class Spin {
+  budgetUs = SPIN_START_US;
+  hits = 0;
+  misses = 0;
+  /** Waits that skipped spinning because the machine was oversubscribed. */
+  crowded = 0;
+  private checkedAt = -1e9;
+  private free = true;
+
+  constructor(readonly cores = usableCores()) {}
+
+  /** True when spinning would not take a CPU from a runnable task (cached for 1 ms). */
+  allowed(now: number): boolean {
+    if (now - this.checkedAt >= 1000) {
+      this.checkedAt = now;
+      const running = runnableTasks();
+      // 0 = unknown: trust the core count alone (1 core never spins).
+      this.free = this.cores > 1 && running <= this.cores;
+    }
+    return this.free;
+  }
+
+  hit(afterUs: number): void {
+    this.hits++;
+    this.budgetUs = Math.min(SPIN_MAX_US, Math.max(this.budgetUs, 2 * afterUs));
+  }
+
+  miss(): void {
+    this.misses++;
+    this.budgetUs = Math.max(SPIN_MIN_US, this.budgetUs / 2);
+  }
+}
+
+/** This process's spin policy (shared by its events: one process waits on one thing at a time). */
+export const spin = new Spin();
 
 export class Event {
   private readonly gen: number;
@@ -68,8 +122,23 @@ export class Event {
     Atomics.store(this.seg.i32, this.sleepers, 0);
   }
 
-  /** Publishes "something changed"; call after the state store it announces. */
+  /** Someone is counted asleep here (a post would wake it). */
+  hasSleepers(): boolean {
+    return Atomics.load(this.seg.i32, this.sleepers) > 0;
+  }
+
+  /** Publishes "something changed" to one sleeper; call after the state store it announces. */
   post(): void {
+    const i32 = this.seg.i32;
+    Atomics.add(i32, this.gen, 1);
+    if (Atomics.load(i32, this.sleepers) > 0) {
+      this.wakes++;
+      shim.shim_futex_wake(this.genAddr, 1);
+    }
+  }
+
+  /** Publishes a change every sleeper must see (end of stream, abort, recovery). */
+  postAll(): void {
     Atomics.add(this.seg.i32, this.gen, 1);
     if (Atomics.load(this.seg.i32, this.sleepers) > 0) {
       this.wakes++;
@@ -83,12 +152,25 @@ export class Event {
    * mark: byte offset of an i32 in the same segment set to 1 while this
    * process is counted in `sleepers`, so that recovery can take a SIGKILLed
    * sleeper out of the count (releaseSleeper); -1 for none.
+   * inFlight: true while a peer is producing what cond() waits for (then a
+   * short spin may beat a sleep and wake-up; see Spin).
    */
-  waitFor(cond: () => boolean, tick: () => void, tickMs = 100, mark = -1): void {
-    for (let i = 0; i < SPINS; i++) if (cond()) return;
-    for (let i = 0; i < YIELDS; i++) {
-      libc.sched_yield();
-      if (cond()) return;
+  waitFor(cond: () => boolean, tick: () => void, tickMs = 100, mark = -1, inFlight?: () => boolean): void {
+    if (inFlight && inFlight()) {
+      const t0 = shim.shim_now_us();
+      if (spin.allowed(t0)) {
+        const end = t0 + spin.budgetUs;
+        for (;;) {
+          for (let k = 0; k < 16; k++) {
+            if (cond()) {
+              spin.hit(shim.shim_now_us() - t0);
+              return;
+            }
+          }
+          if (shim.shim_now_us() >= end) break;
+        }
+        spin.miss();
+      } else spin.crowded++;
     }
     let last = shim.shim_now_us();
     const i32 = this.seg.i32;

@@ -1,11 +1,17 @@
 /**
- * Creating over stale leftovers, and removing a pipeline by name or by the
- * ids its creator recorded (I10 in layout.ts).
+ * Creating over stale leftovers, waiting for a run's producer to create, and
+ * removing a pipeline by name or by the ids its creator recorded (I10 in
+ * layout.ts).
  */
 import { InvalidInput } from "../../errors";
 import { log } from "../../log";
+import { keysFor } from "../ipc/keys";
+import { libc } from "../../native/libc";
+import { shim, shmStat } from "../../native/shim";
+import { checkSignals } from "../../signals";
+import { R } from "../layout";
 import { collision, exists, idsOf, inspect, inUse, isStale, removeObjects, type ObjectIds } from "../ipc/objects";
-import { checkName, createPipeline, type CreateOptions, type Pipeline } from "./pipeline";
+import { checkName, createPipeline, openPipeline, type CreateOptions, type OpenOptions, type Pipeline } from "./pipeline";
 
 /** Creates the pipeline; recycles a stale one of the same name, refuses a live one or another's object. */
 export function createOrRecycle(o: CreateOptions): Pipeline {
@@ -79,4 +85,38 @@ export function parseCreated(line: string): ObjectIds {
     return m ? Number(m[1]) : undefined;
   };
   return { raw: id("raw"), proc: id("proc"), semid: id("sem") };
+}
+
+/**
+ * For a stage `run` starts at the same time as the producer (start-up runs in
+ * parallel, see supervisor.ts): waits until the producer `producerPid` has
+ * created pipeline `name`, i.e. the processed segment (created last) names it
+ * as creator (IPC_STAT, no attach: attaching a stale pipeline of the same name
+ * would make it look in use to the producer about to recycle it), and R.runPid
+ * is set (the producer sets it after the delivery record is initialised);
+ * returns it attached. Polls every 0.5 ms for the first 0.2 s (the producer
+ * is starting too), then every 10 ms (it may be waiting for its first frame
+ * on a slow input). Never gives up on its own: the supervisor stops it if the
+ * producer fails, and PDEATHSIG if the supervisor dies.
+ */
+export function openWhenCreated(name: string, producerPid: number, o: OpenOptions = {}): Pipeline {
+  checkName(name);
+  const keys = keysFor(name, process.getuid!());
+  const t0 = shim.shim_now_us();
+  for (;;) {
+    checkSignals();
+    const id = libc.shmget(keys.processed, 0, 0);
+    const st = id >= 0 ? shmStat(id) : -1;
+    if (typeof st !== "number" && st.cpid === producerPid) {
+      let p: Pipeline | undefined;
+      try {
+        p = openPipeline(name, o);
+      } catch {
+        // Still being initialised: look again.
+      }
+      if (p && p.i32(R.runPid) !== 0) return p;
+      p?.detach();
+    }
+    libc.usleep(shim.shim_now_us() - t0 < 200_000 ? 500 : 10_000);
+  }
 }

@@ -257,9 +257,9 @@ export class Pipeline {
 
   /** Wakes every sleeper (on eos, abort, recovery). */
   postAll(): void {
-    this.rawFreed.post();
-    this.work.post();
-    this.done.post();
+    this.rawFreed.postAll();
+    this.work.postAll();
+    this.done.postAll();
   }
 
   detach(): void {

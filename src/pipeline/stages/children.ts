@@ -37,8 +37,9 @@ export class Children {
   }
 
   /** Starts `shmimg <args...> --parent-pid <run>` as a stage of `role`. */
-  spawn(role: Role, args: string[], stdio: SpawnStdio): Child {
-    const proc = Bun.spawn([...this.self, ...args, ...this.parentArgs], { ...stdio, stderr: "inherit", env: this.env });
+  spawn(role: Role, args: string[], stdio: SpawnStdio, envDefaults: Record<string, string> = {}): Child {
+    // envDefaults apply unless the user's environment sets the same variable.
+    const proc = Bun.spawn([...this.self, ...args, ...this.parentArgs], { ...stdio, stderr: "inherit", env: { ...envDefaults, ...this.env } });
     const c: Child = { role, proc };
     this.live.add(c);
     return c;

@@ -60,7 +60,8 @@ export function joinConsumer(p: Pipeline): { delivered: number; offset: number; 
   for (let i = 0; i < p.K; i++) {
     if (stateOf(p.state(p.proc, i)) === State.DONE && p.slotF64(p.proc, i, S.n) < rec.delivered) p.setState(p.proc, i, State.FREE);
   }
-  p.work.post();
+  // Possibly many claimable frames at once: every sleeping worker (E1).
+  p.work.postAll();
   return { delivered: rec.delivered, offset: rec.offset, tailHash: rec.tailHash };
 }
 
@@ -100,17 +101,27 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
   };
   const over = (): boolean => p.i32(P.eos) !== Eos.NONE && d >= p.f64(P.head);
   const ready = (): boolean => doneAt(d) || over() || p.i32(R.abort) !== Abort.NONE || poisonedAt(p, d);
+  /** Frame d is being processed (claimed, or its result being written) or waits READY for a worker. */
+  const inFlight = (): boolean => {
+    const i = d % K;
+    const r = stateOf(p.state(p.raw, i));
+    return stateOf(p.state(proc, i)) === State.WRITING || ((r === State.CLAIMED || r === State.READY) && p.slotF64(p.raw, i, S.n) === d);
+  };
   const tick = () => peers.tick(`frame n=${d}`);
 
   for (;;) {
     checkSignals();
     if (!doneAt(d)) {
-      // eos is stored after the final head (producer), so head is final here.
-      if (over()) break;
+      // eos is stored after the final head (producer), so head is final here;
+      // unless a stage found the segment corrupt: then the stream's end is no news.
+      if (over()) {
+        if (p.i32(R.abort) === Abort.CORRUPT) checkAbort(p);
+        break;
+      }
       if (poisonedAt(p, d)) throw poisonedError(p, d); // I5/I12: every earlier frame was delivered
       checkAbort(p);
       const w0 = shim.shim_now_us();
-      p.done.waitFor(ready, tick);
+      p.done.waitFor(ready, tick, 100, -1, inFlight);
       blockedUs += shim.shim_now_us() - w0;
       p.setF64(C.blockedUs, blockedUs);
       continue;
@@ -141,7 +152,8 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     p.recordDelivery(d, offset, lastSeq, o.tailHash ? o.tailHash(offset) : 0);
     // Frees the slots: pairs with the workers' FREE check in their claim scan.
     for (let n = first; n < d; n++) p.setState(proc, n % K, State.FREE);
-    p.work.post();
+    // Up to a ring's worth of frames may have become claimable (I2): every sleeping worker may have work.
+    p.work.postAll();
     frames += count;
     bytes += batchBytes;
     p.setF64(C.bytesOut, p.f64(C.bytesOut) + batchBytes);

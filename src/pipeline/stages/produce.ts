@@ -99,6 +99,8 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   let blockedUs = p.f64(P.blockedUs);
   let i = 0;
   const slotFree = () => p.state(raw, i) === State.FREE; // the whole word (FREE has no owner)
+  /** A worker is processing the frame in the slot we wait for. */
+  const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
   const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
@@ -131,10 +133,14 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
           throw new ShmimgError(`raw ring full at frame seq ${info.seq} (--when-full fail): the ${K} slots are all in use; use --when-full block or drop, more --slots, or more workers`, Exit.INCOMPLETE);
         }
         const w0 = shim.shim_now_us();
-        p.rawFreed.waitFor(slotFree, tick);
+        p.rawFreed.waitFor(slotFree, tick, 100, -1, inFlight);
         blockedUs += shim.shim_now_us() - w0;
         p.setF64(P.blockedUs, blockedUs);
       }
+      // Paced before WRITING: a slot marked WRITING means "a frame is coming
+      // now" to waiting workers (their spin decision, see event.ts); an
+      // interrupted wait leaves nothing to undo.
+      pacer?.wait(frames);
       // FREE -> WRITING(me): only the producer leaves FREE, so a plain store is enough.
       p.setState(raw, i, me);
       p.setSlotF64(raw, i, S.n, n);
@@ -149,12 +155,6 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
         source.readPayload(raw.payloadAddr(i), p.rawViews[i]!);
       } catch (e) {
         p.setState(raw, i, State.FREE); // a partial frame never reaches a worker
-        throw e;
-      }
-      try {
-        pacer?.wait(frames);
-      } catch (e) {
-        p.setState(raw, i, State.FREE); // interrupted before publishing: the frame was not accepted
         throw e;
       }
       p.setSlotF64(raw, i, S.stamp, shim.shim_now_us());

@@ -12,9 +12,10 @@
  * continued (a regular file, a PNG folder). `--resume` continues a pipeline
  * whose run was killed (resume.ts checks it is the same job).
  *
- * The parts: start() spawns the producer and waits for its "created"
- * handshake (or takes over a killed run's pipeline), then the workers and
- * the consumer; loop() samples the pipeline and hands each exited child to
+ * The parts: run() spawns the producer, and at the same time the workers
+ * and the consumer, which wait for the rings it creates (--wait-for,
+ * openWhenCreated), then waits for its "created" handshake (or takes over a
+ * killed run's pipeline and then starts workers and consumer); loop() samples the pipeline and hands each exited child to
  * onExit(), which applies the exit policy of its role; cleanup() kills what
  * is left and removes the objects.
  */
@@ -117,18 +118,30 @@ class Supervisor {
       r.resumedAt = t.delivered;
       log.info(`run: resuming pipeline "${o.name}" after ${t.delivered} frames delivered by an earlier run${t.needsProducer ? `, input from frame ${t.committed}` : ", input already complete"}`);
       if (t.needsProducer) this.spawnProducer(["--resume"]);
-    } else if (await this.startProducer()) {
+    } else {
+      const producer = this.spawnProducer(["--create", "--op", o.op]);
+      // In parallel with the producer's start (start-up is most of a short job):
+      // they wait for the rings this producer creates (--wait-for, openWhenCreated).
+      const waitFor = ["--wait-for", String(producer.proc.pid)];
+      for (let k = 0; k < o.workers; k++) this.spawnWorker(waitFor);
+      this.spawnConsumer(waitFor);
+      if (!(await this.awaitCreated(producer))) {
+        // No rings: the waiting stages have nothing to do.
+        this.children.stopAll();
+        while (this.children.size > 0) await this.children.next(100);
+        r.code = this.stopping ? 128 + this.stopping : r.codes.producer || Exit.INTERNAL;
+        return this.finish();
+      }
       this.p = openPipeline(o.name);
       writeRunRecord(this.p, o.identity, o.heal);
-    } else {
-      r.code = this.stopping ? 128 + this.stopping : r.codes.producer || Exit.INTERNAL;
-      return this.finish();
     }
     const p = this.p;
     try {
       p.setI32(R.runPid, process.pid);
-      for (let k = 0; k < o.workers; k++) this.spawnWorker();
-      this.spawnConsumer();
+      if (o.resume) {
+        for (let k = 0; k < o.workers; k++) this.spawnWorker();
+        this.spawnConsumer();
+      }
       await this.loop(p);
       sample(p, r);
       if (p.i32(R.abort) === Abort.POISONED) r.error = abortMessage(p);
@@ -139,9 +152,8 @@ class Supervisor {
     return this.finish();
   }
 
-  /** Spawns the producer and waits for "created" (it read the first frame and made the objects). */
-  private async startProducer(): Promise<boolean> {
-    const producer = this.spawnProducer(["--create", "--op", this.o.op]);
+  /** Waits for the producer's "created" (it read the first frame and made the objects). */
+  private async awaitCreated(producer: Child): Promise<boolean> {
     const reader = (producer.proc.stdout as ReadableStream<Uint8Array>).getReader();
     let line = "";
     while (!line.includes("\n")) {
@@ -159,18 +171,18 @@ class Supervisor {
 
   private spawnProducer(mode: string[]): Child {
     const o = this.o;
-    return this.children.spawn("producer", ["produce", ...mode, "--name", o.name, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: mode[0] === "--create" ? "pipe" : "ignore" });
+    return this.children.spawn("producer", ["produce", ...mode, "--name", o.name, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: mode[0] === "--create" ? "pipe" : "ignore" }, byteMoverEnv(o.producerArgs, "--in-format"));
   }
 
-  private spawnWorker(): void {
+  private spawnWorker(extra: string[] = []): void {
     const o = this.o;
-    const c = this.children.spawn("worker", ["work", "--name", o.name, "--op", o.op, ...o.stageArgs], { stdin: "ignore", stdout: "ignore" });
+    const c = this.children.spawn("worker", ["work", "--name", o.name, "--op", o.op, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "ignore" });
     this.report.workerPids.push(c.proc.pid);
   }
 
-  private spawnConsumer(): void {
+  private spawnConsumer(extra: string[] = []): void {
     const o = this.o;
-    this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs], { stdin: "ignore", stdout: "inherit" });
+    this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.consumerArgs, "--out-format"));
   }
 
   /** Until every child has exited: sample every 100 ms, apply the exit policy to each exit. */
@@ -284,3 +296,18 @@ class Supervisor {
 }
 
 export type { Role };
+
+/**
+ * Producer and consumer only move bytes (read -> slot, slot -> writev) unless
+ * they convert pixels (y4m, pnm, png): JSC's top tier (FTL) compiling their
+ * loops cost the consumer ~90 ms of CPU and +40 MiB of malloc peak over 100k
+ * frames (peak RSS +20% vs 1k frames; +2% without it), for no speed-up. Off
+ * for them (a spawn default: the user's own BUN_JSC_useFTLJIT wins); workers
+ * (op kernels, 2-4x faster with FTL) keep it.
+ */
+function byteMoverEnv(args: string[], flag: string): Record<string, string> {
+  const k = args.indexOf(flag);
+  const format = k >= 0 ? args[k + 1] : "native";
+  if (format !== "native" && format !== "rawvideo") return {};
+  return { BUN_JSC_useFTLJIT: "0" };
+}

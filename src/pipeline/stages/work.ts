@@ -1,7 +1,9 @@
 /**
- * A worker: claims the next READY raw frame (circular scan from its last claim) whose processed slot is FREE
- * (I2), runs the op chain from the raw slot straight into the processed slot,
- * publishes DONE, then frees the raw slot (I3). Any number run at once.
+ * A worker: finds the next run of READY raw frames whose processed slots are
+ * FREE (I2) with one circular scan from its last claim, and for each: claims
+ * it (CAS), runs the op chain from the raw slot straight into the processed
+ * slot, publishes DONE, frees the raw slot (I3). At the batch's end it wakes
+ * the consumer and the producer once (layout.ts B1). Any number run at once.
  */
 import { log as consola } from "../../log";
 import { shim } from "../../native/shim";
@@ -100,6 +102,11 @@ export function work(p: Pipeline, chain: Chain, o: WorkOptions): WorkStats {
   }
 }
 
+/** A batch takes at most this many frames ... */
+export const BATCH_FRAMES = 32;
+/** ... and stops growing once it holds this many payload bytes (a large frame is a batch of its own). */
+export const BATCH_BYTES = 128 << 10;
+
 function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkStats {
   const { raw, proc, K } = p;
   const peers = new Peers(p, "worker", o.timeoutS);
@@ -113,6 +120,7 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   let waitUs = 0;
   let bytes = 0;
   let pick = -1;
+  const run: number[] = new Array(BATCH_FRAMES).fill(0);
 
   /**
    * A claimable frame's slot, or -1. The producer fills slots in order, so
@@ -122,14 +130,13 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
    * orders by n); it only keeps frames flowing roughly in order.
    */
   let hint = 0;
+  // Whole words: READY and FREE carry no owner; a word with owner bits is
+  // corruption for checkIntegrity, never a slot to CAS at in a loop.
+  const claimable = (i: number): boolean => p.state(raw, i) === State.READY && p.state(proc, i) === State.FREE; // I2
   const scan = (): number => {
     for (let k = 0; k < K; k++) {
       const i = (hint + k) % K;
-      // Whole words: READY and FREE carry no owner; a word with owner bits is
-      // corruption for checkIntegrity, never a slot to CAS at in a loop.
-      if (p.state(raw, i) !== State.READY) continue;
-      if (p.state(proc, i) !== State.FREE) continue; // I2
-      return i;
+      if (claimable(i)) return i;
     }
     return -1;
   };
@@ -154,6 +161,15 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   };
   const tick = () => peers.tick(waitingFor);
 
+  /** The producer is writing the next frame right now. */
+  const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
+  /** Announces `count` committed frames: one wake-up each for the consumer and the producer per batch. */
+  const release = (count: number): void => {
+    if (count === 0) return;
+    p.done.post();
+    p.rawFreed.post();
+  };
+
   for (;;) {
     checkSignals();
     checkAbort(p);
@@ -165,78 +181,113 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         break;
       }
       const w0 = shim.shim_now_us();
-      p.work.waitFor(ready, tick, 100, entry + W.sleeping);
+      p.work.waitFor(ready, tick, 100, entry + W.sleeping, inFlight);
       waitUs += shim.shim_now_us() - w0;
       p.setF64(entry + W.waitUs, waitUs);
       continue;
     }
-    const i = pick;
-    hint = (i + 1) % K;
-    // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
-    if (!p.casState(raw, i, State.READY, claimed)) continue;
+    // One scan picks a run of consecutive claimable frames (the batch rule,
+    // layout.ts B1); each is still claimed by its own CAS just before it is
+    // processed, so at any moment this worker holds committed frames and at
+    // most one frame in progress, exactly as with single frames.
+    let n = 0;
+    let runBytes = 0;
+    for (let i = pick; n < BATCH_FRAMES && runBytes < BATCH_BYTES && claimable(i); i = (i + 1) % K) {
+      run[n++] = i;
+      runBytes += p.slotU32(raw, i, S.len);
+      if (n === K) break;
+    }
+    hint = (run[n - 1]! + 1) % K;
+    // Workers asleep and more claimable frames than this batch takes (anywhere
+    // in the ring): pass the wake-up on (E1: wake one, not all).
+    if (p.work.hasSleepers()) {
+      for (let k = 0; k < K - n; k++) {
+        if (claimable((hint + k) % K)) {
+          p.work.post();
+          break;
+        }
+      }
+    }
     const t0 = shim.shim_now_us();
-    p.setSlotF64(raw, i, S.ownerStart, myStart);
-    p.setSlotF64(raw, i, S.claimedUs, t0); // I11: the frame deadline runs from here (and stat's claim age)
-    // The slot may have been recycled between scan and CAS (another worker
-    // finished frame n, the producer wrote n + K): re-check I2 now that we
-    // own it; only the consumer can change the processed slot from here on.
-    if (p.state(proc, i) !== State.FREE) {
-      p.setSlotF64(raw, i, S.ownerStart, 0);
-      p.setSlotF64(raw, i, S.claimedUs, 0);
-      p.setState(raw, i, State.READY);
-      continue;
-    }
-    p.slotFrame(raw, i, frame); // bounds-checked (I6)
-    let out;
+    let done = 0;
+    let batchBytes = 0;
     try {
-      out = chain.out(frame);
-      const outLen = payloadBytes(out.w, out.h, out.fmt);
-      if (outLen > procSlotBytes)
-        throw new ShmimgError(
-          `frame seq ${frame.seq}: "${chain.spec}" turns ${frame.w}x${frame.h} ${formatName(frame.fmt)} into ${out.w}x${out.h} ${formatName(out.fmt)} = ${outLen} bytes, larger than a processed slot (${procSlotBytes}); re-create the pipeline with \`init --op ${chain.spec}\` so the processed ring is sized for the chain`,
-          Exit.INVALID,
-        );
-    } catch (e) {
-      // Give the frame back and stop the pipeline: no worker can do better.
-      p.setF64(R.abortSeqF, frame.seq);
-      // Two workers can fail at once on the same problem (a crop outside every
-      // frame): the first to set the abort reports it, the others are its echo.
-      if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
-      p.setSlotF64(raw, i, S.ownerStart, 0);
-      p.setSlotF64(raw, i, S.claimedUs, 0);
-      p.setState(raw, i, State.READY);
-      p.postAll();
-      throw e;
+      for (let k = 0; k < n; k++) {
+        const i = run[k]!;
+        // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
+        if (!p.casState(raw, i, State.READY, claimed)) continue;
+        p.setSlotF64(raw, i, S.ownerStart, myStart);
+        p.setSlotF64(raw, i, S.claimedUs, k === 0 ? t0 : shim.shim_now_us()); // I11: the frame deadline runs from here (and stat's claim age)
+        // The slot may have been recycled between scan and CAS (another worker
+        // finished frame n, the producer wrote n + K): re-check I2 now that we
+        // own it; only the consumer can change the processed slot from here on.
+        if (p.state(proc, i) !== State.FREE) {
+          p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setSlotF64(raw, i, S.claimedUs, 0);
+          // Given back: a worker that looked while we held it may be asleep now.
+          p.setState(raw, i, State.READY);
+          p.work.post();
+          continue;
+        }
+        p.slotFrame(raw, i, frame); // bounds-checked (I6)
+        let out;
+        try {
+          out = chain.out(frame);
+          const outLen = payloadBytes(out.w, out.h, out.fmt);
+          if (outLen > procSlotBytes)
+            throw new ShmimgError(
+              `frame seq ${frame.seq}: "${chain.spec}" turns ${frame.w}x${frame.h} ${formatName(frame.fmt)} into ${out.w}x${out.h} ${formatName(out.fmt)} = ${outLen} bytes, larger than a processed slot (${procSlotBytes}); re-create the pipeline with \`init --op ${chain.spec}\` so the processed ring is sized for the chain`,
+              Exit.INVALID,
+            );
+        } catch (e) {
+          // Give the frame back and stop the pipeline: no worker can do better.
+          p.setF64(R.abortSeqF, frame.seq);
+          // Two workers can fail at once on the same problem (a crop outside every
+          // frame): the first to set the abort reports it, the others are its echo.
+          if (!p.casI32(R.abort, Abort.NONE, Abort.OP_FAILED) && e instanceof ShmimgError) e.secondary = true;
+          p.setSlotF64(raw, i, S.ownerStart, 0);
+          p.setSlotF64(raw, i, S.claimedUs, 0);
+          p.setState(raw, i, State.READY);
+          p.postAll();
+          throw e;
+        }
+        p.setState(proc, i, writing);
+        o.onStep?.("writing", frame.seq);
+        try {
+          chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
+        } catch (e) {
+          opFailed(p, i, frame.seq, claimed, writing, e); // I12: handed back, or poisoned
+          continue;
+        }
+        const outLen = payloadBytes(out.w, out.h, out.fmt);
+        p.setSlotF64(proc, i, S.n, frame.n);
+        p.setSlotF64(proc, i, S.seq, frame.seq);
+        p.setSlotU32(proc, i, S.w, out.w);
+        p.setSlotU32(proc, i, S.h, out.h);
+        p.setSlotU32(proc, i, S.fmt, out.fmt);
+        p.setSlotU32(proc, i, S.len, outLen);
+        p.setSlotF64(proc, i, S.stamp, frame.stamp);
+        // Publishes the result: pairs with the consumer's state load for slot n % K.
+        p.setState(proc, i, State.DONE);
+        o.onStep?.("published", frame.seq);
+        // Frees the raw slot only now (I3): pairs with the producer's wait for
+        // FREE. At once, not at the batch's end: a committed frame must not
+        // look like an overdue claim (I11).
+        p.setState(raw, i, State.FREE);
+        done++;
+        batchBytes += outLen;
+        if (o.maxFrames && frames + done >= o.maxFrames) break;
+      }
+    } finally {
+      release(done);
     }
-    p.setState(proc, i, writing);
-    o.onStep?.("writing", frame.seq);
-    try {
-      chain.apply(p.rawViews[i]!, frame, p.procViews[i]!);
-    } catch (e) {
-      opFailed(p, i, frame.seq, claimed, writing, e); // I12: handed back, or poisoned
-      continue;
-    }
-    const outLen = payloadBytes(out.w, out.h, out.fmt);
-    p.setSlotF64(proc, i, S.n, frame.n);
-    p.setSlotF64(proc, i, S.seq, frame.seq);
-    p.setSlotU32(proc, i, S.w, out.w);
-    p.setSlotU32(proc, i, S.h, out.h);
-    p.setSlotU32(proc, i, S.fmt, out.fmt);
-    p.setSlotU32(proc, i, S.len, outLen);
-    p.setSlotF64(proc, i, S.stamp, frame.stamp);
-    // Publishes the result: pairs with the consumer's state load for slot n % K.
-    p.setState(proc, i, State.DONE);
-    p.done.post();
-    o.onStep?.("published", frame.seq);
-    // Frees the raw slot only now (I3): pairs with the producer's wait for FREE.
-    p.setState(raw, i, State.FREE);
-    p.rawFreed.post();
-    frames++;
+    frames += done;
+    bytes += batchBytes;
     const t1 = shim.shim_now_us();
     busyUs += t1 - t0;
+    // Counters once per batch, not per frame.
     p.setF64(entry + W.frames, frames);
     p.setF64(entry + W.busyUs, busyUs);
-    bytes += outLen;
     p.setF64(entry + W.bytes, bytes);
     peers.frameDone(t1);
     if (o.maxFrames && frames >= o.maxFrames) break;
