@@ -1,27 +1,43 @@
 /**
- * Logging on stderr (stdout carries frames and --json): `[info] ...` and
- * `[warn] ...` lines. ERROR lines are printed by the top level in the exact
- * form `ERROR: ...`. Hand-written rather than consola: consola's module set-up
- * (an Intl.Segmenter, ICU) cost every process ~1–3 ms of its start, and
- * shmimg only ever printed these two kinds of line.
+ * Logging on stderr (stdout carries frames and --json): consola's `[info] ...`
+ * and `[warn] ...` lines. ERROR lines are printed by the top level in the exact
+ * form `ERROR: ...`.
+ *
+ * consola is loaded on the first line logged, not at start: its module set-up
+ * (an Intl.Segmenter, ICU) cost every process ~1–3 ms of its start, and most
+ * processes (stages under `run`, --quiet) never log a line.
  */
+import type { ConsolaInstance } from "consola";
+
 type Level = 1 | 3;
 
 class Log {
   /** 1: warnings only (stages under `run`, --quiet); 3: info too. */
   level: Level = process.env.SHMIMG_QUIET ? 1 : 3;
+  private impl: ConsolaInstance | undefined;
 
   info(...parts: unknown[]): void {
-    if (this.level >= 3) line("info", parts);
+    if (this.level >= 3) this.consola().info(parts.map(String).join(" "));
   }
 
   warn(...parts: unknown[]): void {
-    if (this.level >= 1) line("warn", parts);
+    if (this.level >= 1) this.consola().warn(parts.map(String).join(" "));
   }
-}
 
-function line(tag: string, parts: unknown[]): void {
-  process.stderr.write(`[${tag}] ${parts.map(String).join(" ")}\n`);
+  private consola(): ConsolaInstance {
+    if (!this.impl) {
+      const { createConsola } = require("consola") as typeof import("consola");
+      this.impl = createConsola(<Parameters<typeof createConsola>[0]>{
+        stdout: process.stderr,
+        stderr: process.stderr,
+        level: this.level,
+        fancy: false,
+        formatOptions: { date: false, colors: false, compact: true },
+      });
+    }
+    this.impl.level = this.level;
+    return this.impl;
+  }
 }
 
 export const log = new Log();
