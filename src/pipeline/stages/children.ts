@@ -74,6 +74,9 @@ export class Children {
       log.warn(`run: ${c.role} pid ${c.proc.pid} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s (stopped or stuck); sent SIGKILL`);
       c.proc.kill("SIGKILL");
     }, STOP_GRACE_MS);
+    // Cleared as soon as the child is gone: a pending timer would keep `run`
+    // alive for the whole grace after its last child exited.
+    void c.proc.exited.then(() => clearTimeout(t));
     this.timers.push(t);
   }
 
