@@ -66,11 +66,21 @@ function deadSleeper(p: Pipeline, b: number): boolean {
   return p.i32(b + W.sleeping) === 1 && workerEntryDead(p, b);
 }
 
+/**
+ * When raw slot i was claimed (µs). 0 in S.claimedUs: the claimer was stopped
+ * between its CAS and its stamp (a few instructions, I11); without a fallback
+ * a SIGSTOP landing there would hold the frame for ever, so the publish stamp,
+ * an earlier bound on the claim, stands in.
+ */
+function claimedAt(p: Pipeline, i: number): number {
+  return p.slotF64(p.raw, i, S.claimedUs) || p.slotF64(p.raw, i, S.stamp);
+}
+
 /** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I11); `now` in µs. */
 function overdue(p: Pipeline, i: number, now: number): boolean {
   const limit = p.frameTimeoutUs;
   if (limit <= 0) return false;
-  const at = p.slotF64(p.raw, i, S.claimedUs);
+  const at = claimedAt(p, i);
   return at > 0 && now - at > limit;
 }
 
@@ -124,7 +134,7 @@ export function recover(p: Pipeline): RecoveryResult {
         // also ends a stopped process. Once it is gone, a later pass redoes
         // the frame as for any crash (attempts + 1, poisoned at the limit).
         if (p.state(p.raw, i) === w && libc.kill(owner, SIGKILL) === 0)
-          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - p.slotF64(p.raw, i, S.claimedUs)) / 1e6 });
+          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - claimedAt(p, i)) / 1e6 });
         continue;
       }
       if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {
