@@ -37,7 +37,7 @@ import { Format, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
 import { JPEG_DEFAULT_QUALITY, decodeJpeg, encodeJpeg, isJpeg, jpegFormat, jpegHeader } from "./jpeg";
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SinkOptions, SourcePosition, StreamInfo } from "./types";
+import { type FrameInfo, type FrameSink, type FrameSource, type Input, type Output, type SinkOptions, type SourcePosition, type StreamInfo, resumeStream, streamPosition } from "./types";
 
 export type ImageKind = "png" | "jpeg";
 /** Which files an input lists: one kind, or both ("image", for --in-format auto). */
@@ -619,13 +619,10 @@ export class ImageStreamSource implements FrameSource {
   }
 
   position(into: SourcePosition): SourcePosition {
-    into.pos = this.input.consumed;
-    into.index = this.index;
-    return into;
+    return streamPosition(into, this.input, this.index);
   }
 
   resume(at: SourcePosition): void {
-    this.input.seekTo(at.pos);
-    this.index = at.index;
+    this.index = resumeStream(this.input, at);
   }
 }

@@ -15,7 +15,7 @@
 import { ptr } from "bun:ffi";
 import { MAX_DIMENSION, formatName, isFormat, payloadBytes, type Format } from "../frame/format";
 import { InvalidInput, PartialFrame } from "../errors";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourcePosition } from "./types";
+import { type FrameInfo, type FrameSink, type FrameSource, type Input, type Output, type SourcePosition, resumeStream, streamPosition } from "./types";
 import { MAX_IOV } from "../io/output";
 import { otherFormatHint } from "./choose";
 
@@ -116,14 +116,11 @@ export class NativeSource implements FrameSource {
     if (got < this.info.len) throw new PartialFrame(`partial frame at seq ${this.info.seq}: expected ${this.info.len} bytes, got ${got} (native payload)`);
   }
   position(into: SourcePosition): SourcePosition {
-    into.pos = this.input.consumed;
-    into.index = this.index;
-    return into;
+    return streamPosition(into, this.input, this.index);
   }
 
   resume(at: SourcePosition): void {
-    this.input.seekTo(at.pos);
-    this.index = at.index;
+    this.index = resumeStream(this.input, at);
   }
 
 }

@@ -22,7 +22,7 @@ import { InvalidInput, PartialFrame } from "../errors";
 import { Format, MAX_DIMENSION, formatName, payloadBytes } from "../frame/format";
 import { MAX_IOV } from "../io/output";
 import { ScratchPool, yuv420pToRgb24 } from "./convert";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourcePosition } from "./types";
+import { type FrameInfo, type FrameSink, type FrameSource, type Input, type Output, type SourcePosition, resumeStream, streamPosition } from "./types";
 
 const ch = (s: string) => s.charCodeAt(0);
 const HASH = ch("#");
@@ -254,14 +254,11 @@ export class PnmSource implements FrameSource {
     if (got < this.info.len) this.short(got);
   }
   position(into: SourcePosition): SourcePosition {
-    into.pos = this.input.consumed;
-    into.index = this.index;
-    return into;
+    return streamPosition(into, this.input, this.index);
   }
 
   resume(at: SourcePosition): void {
-    this.input.seekTo(at.pos);
-    this.index = at.index;
+    this.index = resumeStream(this.input, at);
   }
 
 }

@@ -14,7 +14,7 @@
  */
 import { InvalidInput, PartialFrame } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
-import type { FrameInfo, FrameSink, FrameSource, Input, Output, SourceOptions, SourcePosition } from "./types";
+import { type FrameInfo, type FrameSink, type FrameSource, type Input, type Output, type SourceOptions, type SourcePosition, resumeStream, streamPosition } from "./types";
 
 /** ffmpeg pix_fmt names (and our ring names) -> ring format. */
 export const RAW_PIX_FMTS: Record<string, Format> = {
@@ -69,14 +69,11 @@ export class RawvideoSource implements FrameSource {
     if (got < this.info.len) this.short(got);
   }
   position(into: SourcePosition): SourcePosition {
-    into.pos = this.input.consumed;
-    into.index = this.index;
-    return into;
+    return streamPosition(into, this.input, this.index);
   }
 
   resume(at: SourcePosition): void {
-    this.input.seekTo(at.pos);
-    this.index = at.index;
+    this.index = resumeStream(this.input, at);
   }
 
 }

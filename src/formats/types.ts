@@ -115,3 +115,16 @@ export interface SinkOptions {
 }
 
 export type { Input, Output };
+
+/** position() of a source that reads one byte stream: bytes consumed, frames read. */
+export function streamPosition(into: SourcePosition, input: Input, index: number): SourcePosition {
+  into.pos = input.consumed;
+  into.index = index;
+  return into;
+}
+
+/** resume() of a source that reads one byte stream: seeks the input; returns the frame index to continue with. */
+export function resumeStream(input: Input, at: SourcePosition): number {
+  input.seekTo(at.pos);
+  return at.index;
+}
