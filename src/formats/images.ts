@@ -140,13 +140,51 @@ const HEAD_BYTES = 64 * 1024;
 
 const BYTES_PER_PIXEL: Record<number, number> = { [Format.gray8]: 1, [Format.yuv420p]: 1.5, [Format.rgb24]: 3, [Format.rgba32]: 4 };
 
+/**
+ * The frame decoded by next() and not yet handed over: a PNG decoded lazily
+ * into the slot, or JPEG pixels. Both image sources hold one.
+ */
+class PendingImage {
+  private png: DecodedPng | null = null;
+  private pixels: Uint8Array | null = null;
+
+  /** Decodes `bytes` (JPEG when `jpeg`, else PNG) and sets info's geometry; `where` names the frame in errors. */
+  decode(bytes: Uint8Array, jpeg: boolean, where: string, depth8: boolean, info: FrameInfo): void {
+    this.drop();
+    if (jpeg) {
+      this.pixels = decodeJpeg(bytes, where, info);
+      return;
+    }
+    try {
+      this.png = decodePng(bytes, { depth8 });
+    } catch (e) {
+      if (!(e instanceof PngError)) throw e;
+      throw new InvalidInput(`${where}: ${e.message}`);
+    }
+    info.w = this.png.w;
+    info.h = this.png.h;
+    info.fmt = this.png.fmt;
+    info.len = payloadBytes(this.png.w, this.png.h, this.png.fmt);
+  }
+
+  fill(view: Uint8Array): void {
+    if (this.png) this.png.fill(view);
+    else view.set(this.pixels!);
+    this.drop();
+  }
+
+  drop(): void {
+    this.png = null;
+    this.pixels = null;
+  }
+}
+
 export class ImageSource implements FrameSource {
   readonly name: string;
   readonly files: string[];
   private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.gray8, seq: 0, len: 0 };
   private index = 0;
-  private png: DecodedPng | null = null;
-  private pixels: Uint8Array | null = null;
+  private readonly pending = new PendingImage();
   private firstKind: ImageKind | null = null;
 
   constructor(
@@ -203,47 +241,27 @@ export class ImageSource implements FrameSource {
   next(): FrameInfo | null {
     if (this.index >= this.files.length) return null;
     const file = this.files[this.index]!;
-    this.png = null;
-    this.pixels = null;
+    this.pending.drop();
     let bytes: Uint8Array;
     try {
       bytes = readFileSync(file);
     } catch (e) {
       throw new InvalidInput(`${this.where(file)}: cannot read the file: ${(e as Error).message}`);
     }
-    if (isJpeg(bytes)) {
-      this.firstKind ??= "jpeg";
-      this.pixels = decodeJpeg(bytes, `jpeg frame #${this.index} (file "${file}")`, this.info);
-    } else {
-      // PNG (or not an image: png-decode.ts names what is wrong with it).
-      this.firstKind ??= "png";
-      let png: DecodedPng;
-      try {
-        png = decodePng(bytes, { depth8: this.depth8 });
-      } catch (e) {
-        if (!(e instanceof PngError)) throw e;
-        throw new InvalidInput(`png frame #${this.index} (file "${file}"): ${e.message}`);
-      }
-      this.info.w = png.w;
-      this.info.h = png.h;
-      this.info.fmt = png.fmt;
-      this.info.len = payloadBytes(png.w, png.h, png.fmt);
-      this.png = png;
-    }
+    // PNG unless JPEG (or not an image: png-decode.ts names what is wrong with it).
+    const jpeg = isJpeg(bytes);
+    this.firstKind ??= jpeg ? "jpeg" : "png";
+    this.pending.decode(bytes, jpeg, `${jpeg ? "jpeg" : "png"} frame #${this.index} (file "${file}")`, this.depth8, this.info);
     this.info.seq = this.index++;
     return this.info;
   }
 
   readPayload(_addr: number, view: Uint8Array): void {
-    if (this.png) this.png.fill(view);
-    else view.set(this.pixels!);
-    this.png = null;
-    this.pixels = null;
+    this.pending.fill(view);
   }
 
   skipPayload(): void {
-    this.png = null;
-    this.pixels = null;
+    this.pending.drop();
   }
 
   /** One file per frame: the position is the file index. */
@@ -484,8 +502,7 @@ export class ImageStreamSource implements FrameSource {
   readonly name: ImageKind;
   private readonly info: FrameInfo = { w: 0, h: 0, fmt: Format.gray8, seq: 0, len: 0 };
   private index = 0;
-  private png: DecodedPng | null = null;
-  private pixels: Uint8Array | null = null;
+  private readonly pending = new PendingImage();
   private buf = new Uint8Array(64 * 1024);
   private len = 0;
 
@@ -584,38 +601,20 @@ export class ImageStreamSource implements FrameSource {
   }
 
   next(): FrameInfo | null {
-    this.png = null;
-    this.pixels = null;
+    this.pending.drop();
     if (!this.readFile()) return null;
     const bytes = this.buf.subarray(0, this.len);
-    const where = `${this.name} frame #${this.index} (stream)`;
-    if (this.name === "jpeg") this.pixels = decodeJpeg(bytes, where, this.info);
-    else {
-      try {
-        this.png = decodePng(bytes, { depth8: this.depth8 });
-      } catch (e) {
-        if (!(e instanceof PngError)) throw e;
-        throw new InvalidInput(`${where}: ${e.message}`);
-      }
-      this.info.w = this.png.w;
-      this.info.h = this.png.h;
-      this.info.fmt = this.png.fmt;
-      this.info.len = payloadBytes(this.png.w, this.png.h, this.png.fmt);
-    }
+    this.pending.decode(bytes, this.name === "jpeg", `${this.name} frame #${this.index} (stream)`, this.depth8, this.info);
     this.info.seq = this.index++;
     return this.info;
   }
 
   readPayload(_addr: number, view: Uint8Array): void {
-    if (this.png) this.png.fill(view);
-    else view.set(this.pixels!);
-    this.png = null;
-    this.pixels = null;
+    this.pending.fill(view);
   }
 
   skipPayload(): void {
-    this.png = null;
-    this.pixels = null;
+    this.pending.drop();
   }
 
   position(into: SourcePosition): SourcePosition {

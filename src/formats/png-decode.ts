@@ -1,6 +1,13 @@
 /**
  * Reading one PNG file into a ring frame: a structure check of our own, then
- * pngjs for the pixels.
+ * pngjs for the pixels. (Folders, globs and file naming are images.ts's.)
+ *
+ * Ring formats, pixel-exact with netpbm's `pngtopam -alphapam`:
+ *   gray 1/2/4/8-bit           -> gray8 (1/2/4-bit scaled v * 255 / (2^bits - 1))
+ *   RGB, palette               -> rgb24
+ *   gray+alpha, RGBA, or gray/RGB/palette with a tRNS chunk -> rgba32
+ *   16-bit samples             -> refused, unless --depth 8: then scaled as
+ *                                 netpbm's pamdepth 255 (v * 255 / 65535, rounded)
  *
  * Which library, and why a check in front of it. pngjs (7.0.0, pure JS, works
  * inside the `bun build --compile` binary) decodes every colour type, bit depth
