@@ -130,13 +130,7 @@ export function chunkBytes(c: Chunk, crc?: number): Uint8Array {
 /** A PNG file from chunks (correct CRCs unless `badCrc` names a chunk type). */
 export function assemble(cs: Chunk[], badCrc?: string): Uint8Array {
   const parts = [SIGNATURE, ...cs.map((c) => chunkBytes(c, c.type === badCrc ? (crc32(new Uint8Array([...new TextEncoder().encode(c.type), ...c.data])) ^ 1) >>> 0 : undefined))];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** Inserts `c` before the first chunk of type `before`. */

@@ -167,9 +167,6 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     }
   }
   const eos = p.i32(P.eos);
-  // A producer that found the segment corrupt also ends the stream (invalid):
-  // the corruption, not the input, is the cause to report (I6).
-  if (eos !== Eos.OK && p.i32(R.abort) === Abort.CORRUPT) checkAbort(p);
   if (EOS_NAMES[eos] === undefined) throw p.corruptSegment("producer line", p.raw.shmid, `end-of-stream code ${eos} is not one shmimg writes`);
   if (peers.redone) consola.info(`consumer: recovered ${peers.redone} frame(s) from dead workers`);
   return { frames, bytes, blockedUs, resumedAt, eos, lastSeq, gaps };
