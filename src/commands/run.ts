@@ -31,11 +31,18 @@ function restartsText(r: RunReport): string {
   return `${count(r.restarts, "restart")}${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
 }
 
+/** "2 workers", or "2 workers (of at most 16; 0 added)" when the pool did not start them all. */
+function workersText(r: RunReport, workers: number): string {
+  const { max, started, added } = r.pool;
+  if (max <= started) return count(workers, "worker");
+  return `${count(started + added, "worker")} (of at most ${max}; ${added} added while frames waited and a CPU idled)`;
+}
+
 export function summary(r: RunReport, op: string, workers: number): string {
   const rate = rates(r.framesOut, r.bytesOut, r.wallS);
   const resumed = r.resumedAt === undefined ? "" : `, resumed after ${r.resumedAt} frames delivered by an earlier run`;
   return (
-    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out${resumed} through "${op}" with ${count(workers, "worker")} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
+    `run: ${count(r.framesIn, "frame")} in, ${r.framesOut} out${resumed} through "${op}" with ${workersText(r, workers)} ${perWorkerText(r.perWorker)} in ${r.wallS.toFixed(3)} s${rate ? `: ${rate}` : ""}; ` +
     `${r.dropped} dropped, ${r.redone} redone, ${restartsText(r)}; ` +
     `producer blocked ${r.producerBlockedS.toFixed(3)} s, consumer waited ${r.consumerWaitS.toFixed(3)} s; exit ${r.code}`
   );
@@ -84,7 +91,7 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", alias: "w", description: "Number of worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). More workers than that only take turns on the same CPUs; run then warns once.", default: "auto", valueHint: "N|auto" },
+    workers: { type: "string", alias: "w", description: "Most worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). With more than that, run warns once, starts that many and adds workers only while frames wait for one and a CPU is idle (ops that block: exec:, filter:); a CPU-bound op gets no extra processes taking turns on the same CPUs.", default: "auto", valueHint: "N|auto" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
@@ -99,7 +106,10 @@ export default defineCommand({
   async run({ args }) {
     const cores = usableCores();
     const workers = args.workers === "auto" ? Math.min(cores, MAX_WORKERS) : num(args.workers, "workers", 1, MAX_WORKERS);
-    if (workers > cores) log.warn(`run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; the extra workers take turns on them (--workers auto uses ${cores})`);
+    if (workers > cores)
+      log.warn(
+        `run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; run starts ${cores} and adds more (up to ${workers}) only while frames wait for a worker and a CPU is idle, as with ops that block (--workers auto uses ${cores})`,
+      );
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     depthArg(args.depth);
@@ -124,6 +134,7 @@ export default defineCommand({
     const r = await runPipeline({
       name,
       workers,
+      cores,
       op: args.op,
       producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),

@@ -9,7 +9,7 @@
  *  | 128  line 2  PRODUCER line  (written by the producer only)                |
  *  | 192  line 3  CONSUMER line  (written by the consumer only)                |
  *  | 256  line 4  event RAW_FREED  gen, sleepers   (producer sleeps here)      |
- *  | 320  line 5  event WORK       gen, sleepers   (workers sleep here)        |
+ *  | 320  line 5  event WORK       gen, sleepers, waking (workers sleep here)  |
  *  | 384  line 6  event DONE       gen, sleepers   (consumer sleeps here)      |
  *  | 448  line 7  RECOVERY line  (written under the LOCK semaphore)            |
  *  | 512  line 8  DELIVERY record (consumer only; double-buffered, see D)      |
@@ -175,11 +175,18 @@
  *     counted itself before its last check; a wake before it queued is seen
  *     as a changed gen). A woken worker that finds more claimable frames than
  *     its batch takes posts again (the wake is passed on). Changes every
- *     sleeper must see (end of stream, abort, recovery) wake all (postAll),
- *     and so does the consumer freeing a batch of processed slots: that can
- *     make many frames claimable at once, and one woken worker that is slow
- *     to get a CPU would hold them all (measured: 8 workers on 2 CPUs stalled
- *     for 100 ms ticks when the consumer woke one). SysV semaphores carry what must survive kill -9: SEM_UNDO
+ *     sleeper must see (end of stream, abort, recovery) wake all (postAll).
+ *     The consumer freeing a batch of processed slots wakes one as well.
+ *  E2 One wake-up on its way (WORK): post() skips FUTEX_WAKE while `waking`
+ *     holds the stamp of a wake-up issued less than WAKE_PENDING_MS ago that
+ *     no worker has taken yet; every worker leaving waitFor() clears it
+ *     *before* it scans for frames (Dekker with the poster's publish, then
+ *     load of `waking`), so the frame of a skipped post is seen by that scan.
+ *     A worker passes a wake on only while fewer workers are awake than its
+ *     cores. The stamp expires, so a woken worker killed before clearing it
+ *     (or a sleeper count left too high by kill -9) delays wake-ups by at most
+ *     WAKE_PENDING_MS; a worker slow to get a CPU costs the same at most.
+ *  SysV semaphores carry what must survive kill -9: SEM_UNDO
  *  gives exact live-stage counts and a lock that is released by the kernel.
  */
 
@@ -187,7 +194,7 @@
 export const MAGIC = 0x474d4853;
 /** "SHMc": the header is being written by its creator (I10). */
 export const MAGIC_CREATING = 0x634d4853;
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 /**
  * Largest segment shmimg maps: Bun's toArrayBuffer refuses more than 4 GiB
  * (measured: 2^32 bytes maps, 2^32 + 4096 throws RangeError). Larger rings
@@ -252,6 +259,7 @@ export const EV_WORK = 320;
 export const EV_DONE = 384;
 export const EV_GEN = 0; // i32 offset inside an event line
 export const EV_SLEEPERS = 4; // i32
+export const EV_WAKING = 8; // i32 WORK only (E2): ms stamp | WAKING_SET of a wake-up on its way, 0 when none
 
 // ---- line 7: recovery (written only while holding the LOCK semaphore) ----
 export const R = {

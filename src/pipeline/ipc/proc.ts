@@ -110,3 +110,24 @@ export function runnableTasks(): number {
     return 0;
   }
 }
+
+/** CPU time a process and its waited-for children used, in clock ticks (utime+stime+cutime+cstime); 0 if gone. */
+export function cpuTicksOf(pid: number): number {
+  const f = statFields(pid);
+  return f ? Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) : 0;
+}
+
+/** Idle time of the whole machine, in clock ticks summed over its CPUs (/proc/stat: idle + iowait); -1 if unknown. */
+export function machineIdleTicks(): number {
+  try {
+    const line = readFileSync("/proc/stat", "latin1").slice(0, 256).split("\n")[0] ?? "";
+    const f = line.trim().split(/\s+/);
+    if (f[0] !== "cpu") return -1;
+    return Number(f[4]) + Number(f[5]);
+  } catch {
+    return -1;
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux architecture shmimg runs on). */
+export const CLOCK_TICKS = 100;

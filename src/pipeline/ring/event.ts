@@ -13,18 +13,20 @@
  * FUTEX_WAIT returns at once because gen != g). Every sleep is bounded by the
  * tick so the caller can look at its peers (dead owners, timeouts, signals).
  *
- * Waking one (layout.ts E1): every post() with a sleeper counted wakes one
- * sleeper; the woken worker takes a batch and, if it leaves work behind,
- * posts again (the claim scan does). So each publication still reaches a
- * sleeper (the argument above holds per publication: its FUTEX_WAKE(1) finds
- * the waiter queued, or the waiter's FUTEX_WAIT sees the changed gen), but a
- * frame wakes one worker, not all of them (no thundering herd). Conditions
- * every waiter must see (eos, abort, a recovered frame) and the consumer's
- * freeing of a batch of processed slots use postAll().
+ * Waking one (layout.ts E1, E2): every post() with a sleeper counted wakes one
+ * sleeper, unless a wake-up issued less than WAKE_PENDING_MS ago has not been
+ * taken yet (WORK only): the worker that takes it clears the stamp before its
+ * next scan, which sees what the skipped post published. The woken worker
+ * takes a batch and, if it leaves work behind and fewer workers than cores
+ * are awake, posts again (the claim scan does). So each publication still
+ * reaches a worker that will scan, but a frame wakes at most one worker and a
+ * burst of frames wakes them one at a time, not all (no thundering herd).
+ * Conditions every waiter must see (eos, abort, a recovered frame) use
+ * postAll().
  */
 import { shim } from "../../native/shim";
 import { checkSignals } from "../../signals";
-import { EV_GEN, EV_SLEEPERS } from "../layout";
+import { EV_GEN, EV_SLEEPERS, EV_WAKING } from "../layout";
 import { runnableTasks, usableCores } from "../ipc/proc";
 import type { Segment } from "../ipc/segment";
 
@@ -81,21 +83,34 @@ export class Spin {
 /** This process's spin policy (shared by its events: one process waits on one thing at a time). */
 export const spin = new Spin();
 
+/** A wake-up not taken by a worker after this long is issued again (layout.ts E2). */
+export const WAKE_PENDING_MS = 5;
+/** Marks a `waking` stamp as set (a stamp of 0 ms would otherwise read as "none"). */
+const WAKING_SET = 1 << 30;
+const MS_MASK = WAKING_SET - 1;
+
 export class Event {
   private readonly gen: number;
   private readonly sleepers: number;
+  /** i32 index of the `waking` stamp (E2), or -1: this event wakes on every post. */
+  private readonly waking: number;
   private readonly genAddr: number;
   /** Futex wake-ups issued (for metrics). */
   wakes = 0;
+  /** Posts that found a wake-up already on its way (E2). */
+  skipped = 0;
   /** Times this process went to sleep here. */
   sleeps = 0;
 
+  /** oneWakeAtATime: the WORK event (many sleepers): post() follows E2. */
   constructor(
     private readonly seg: Segment,
     offset: number,
+    oneWakeAtATime = false,
   ) {
     this.gen = (offset + EV_GEN) >> 2;
     this.sleepers = (offset + EV_SLEEPERS) >> 2;
+    this.waking = oneWakeAtATime ? (offset + EV_WAKING) >> 2 : -1;
     this.genAddr = seg.addr + offset + EV_GEN;
   }
 
@@ -130,11 +145,41 @@ export class Event {
   /** Publishes "something changed" to one sleeper; call after the state store it announces. */
   post(): void {
     const i32 = this.seg.i32;
-    Atomics.add(i32, this.gen, 1);
-    if (Atomics.load(i32, this.sleepers) > 0) {
+    const g = Atomics.add(i32, this.gen, 1) + 1;
+    if (Atomics.load(i32, this.sleepers) <= 0) return;
+    if (this.waking < 0) {
+      this.wakes++;
+      shim.shim_futex_wake(this.genAddr, 1);
+      return;
+    }
+    // E2: a wake-up on its way will be followed by a scan that sees what we published.
+    const nowMs = Math.floor(shim.shim_now_us() / 1000) & MS_MASK;
+    const w = Atomics.load(i32, this.waking);
+    if (w !== 0 && ((nowMs - (w & MS_MASK)) & MS_MASK) < WAKE_PENDING_MS) {
+      this.skipped++;
+      return;
+    }
+    const stamp = nowMs | WAKING_SET;
+    Atomics.store(i32, this.waking, stamp); // before the wake: the woken clears it after
+    this.wakes++;
+    if (shim.shim_futex_wake(this.genAddr, 1) > 0) return;
+    // Nobody was queued (the counted sleepers were on their way in or out):
+    // no one will take this stamp, so take it back, and wake again if someone
+    // posted meanwhile (that post may have been skipped because of our stamp).
+    if (Atomics.compareExchange(i32, this.waking, stamp, 0) === stamp && Atomics.load(i32, this.gen) !== g && Atomics.load(i32, this.sleepers) > 0) {
       this.wakes++;
       shim.shim_futex_wake(this.genAddr, 1);
     }
+  }
+
+  /** E2: this process leaves a wait and will scan next, so a wake-up on its way is taken. */
+  private tookWake(): void {
+    if (this.waking >= 0 && Atomics.load(this.seg.i32, this.waking) !== 0) Atomics.store(this.seg.i32, this.waking, 0);
+  }
+
+  /** Sleepers counted now (some may be on their way out). */
+  sleeping(): number {
+    return Atomics.load(this.seg.i32, this.sleepers);
   }
 
   /** Publishes a change every sleeper must see (end of stream, abort, recovery). */
@@ -183,11 +228,13 @@ export class Event {
       if (mark >= 0) Atomics.store(i32, m, 1);
       if (cond()) {
         this.awake(m);
+        this.tookWake(); // the caller scans next (E2)
         return;
       }
       this.sleeps++;
       shim.shim_futex_wait(this.genAddr, g, tickMs * 1000);
       this.awake(m);
+      this.tookWake(); // before cond(): E2
       checkSignals();
       if (cond()) return;
       const now = shim.shim_now_us();

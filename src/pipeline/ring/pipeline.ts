@@ -81,7 +81,7 @@ export class Pipeline {
   ) {
     this.K = raw.slots;
     this.rawFreed = new Event(raw, EV_RAW_FREED);
-    this.work = new Event(raw, EV_WORK);
+    this.work = new Event(raw, EV_WORK, true);
     this.done = new Event(raw, EV_DONE);
     this.rawViews = Array.from({ length: this.K }, (_, i) => raw.payloadView(i));
     this.procViews = Array.from({ length: this.K }, (_, i) => proc.payloadView(i));

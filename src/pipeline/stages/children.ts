@@ -45,6 +45,11 @@ export class Children {
     return c;
   }
 
+  /** Pids of the live children (of one role, or all). */
+  pids(role?: Role): number[] {
+    return [...this.live].filter((c) => !role || c.role === role).map((c) => c.proc.pid);
+  }
+
   /** The next child to exit (removed from the live set), or undefined after `ms`. */
   async next(ms: number): Promise<Child | undefined> {
     // A cleared timer, not Bun.sleep: a pending sleep would keep the process

@@ -152,8 +152,8 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     p.recordDelivery(d, offset, lastSeq, o.tailHash ? o.tailHash(offset) : 0);
     // Frees the slots: pairs with the workers' FREE check in their claim scan.
     for (let n = first; n < d; n++) p.setState(proc, n % K, State.FREE);
-    // Up to a ring's worth of frames may have become claimable (I2): every sleeping worker may have work.
-    p.work.postAll();
+    // Frames may have become claimable (I2): one worker, which passes the wake on while CPUs are free (E1, E2).
+    p.work.post();
     frames += count;
     bytes += batchBytes;
     p.setF64(C.bytesOut, p.f64(C.bytesOut) + batchBytes);

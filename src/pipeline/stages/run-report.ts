@@ -25,6 +25,8 @@ export interface RunReport {
   consumerWaitS: number;
   perWorker: Record<string, number>;
   workerPids: number[];
+  /** The worker pool: its ceiling (--workers), workers started at first, workers added while frames waited and CPUs idled. */
+  pool: { max: number; started: number; added: number };
   /** An error only the supervisor can report (a poisoned frame, a dead stage). */
   error?: string;
 }
@@ -46,6 +48,7 @@ export function newReport(name: string): RunReport {
     consumerWaitS: 0,
     perWorker: {},
     workerPids: [],
+    pool: { max: 0, started: 0, added: 0 },
   };
 }
 

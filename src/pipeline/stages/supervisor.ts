@@ -30,13 +30,18 @@ import { Children, exitCodeOf, STOP_GRACE_MS, type Child, type Role } from "./ch
 import { RestartLimiter } from "./restarts";
 import { newReport, progress, runExitCode, sample, type RunReport } from "./run-report";
 import { takeOver, writeRunRecord, type RunIdentity } from "./resume";
+import { Pool } from "./pool";
+import { usableCores } from "../ipc/proc";
 
 export { RESTARTS_PER_SECOND } from "./restarts";
 export type { RunReport } from "./run-report";
 
 export interface RunOptions {
   name: string;
+  /** Most workers (the pool's ceiling; see pool.ts for when more than the cores start). */
   workers: number;
+  /** CPUs this run may use (default: usableCores()). */
+  cores?: number;
   op: string;
   /** Arguments passed to the producer (input, format, geometry, when-full, ...). */
   producerArgs: string[];
@@ -69,6 +74,8 @@ class Supervisor {
   private readonly t0 = performance.now();
   private readonly report: RunReport;
   private readonly children = new Children(["--parent-pid", String(process.pid)]);
+  /** Workers kept: min(--workers, cores) at first, more while a window shows they help (pool.ts). */
+  private readonly pool: Pool;
   private readonly restarts = { producer: new RestartLimiter(), worker: new RestartLimiter(), consumer: new RestartLimiter() };
   /** Signal number that stops the run (0 while running). */
   private stopping = 0;
@@ -82,6 +89,8 @@ class Supervisor {
 
   constructor(private readonly o: RunOptions) {
     this.report = newReport(o.name);
+    this.pool = new Pool(o.workers, o.cores ?? usableCores());
+    this.report.pool = { max: o.workers, started: this.pool.size, added: 0 };
   }
 
   /** Signals that stop the run, except those it inherited ignored (nohup, `&`): see signals.ts. */
@@ -123,7 +132,7 @@ class Supervisor {
       // In parallel with the producer's start (start-up is most of a short job):
       // they wait for the rings this producer creates (--wait-for, openWhenCreated).
       const waitFor = ["--wait-for", String(producer.proc.pid)];
-      for (let k = 0; k < o.workers; k++) this.spawnWorker(waitFor);
+      for (let k = 0; k < this.pool.size; k++) this.spawnWorker(waitFor);
       this.spawnConsumer(waitFor);
       if (!(await this.awaitCreated(producer))) {
         // No rings: the waiting stages have nothing to do.
@@ -139,7 +148,7 @@ class Supervisor {
     try {
       p.setI32(R.runPid, process.pid);
       if (o.resume) {
-        for (let k = 0; k < o.workers; k++) this.spawnWorker();
+        for (let k = 0; k < this.pool.size; k++) this.spawnWorker();
         this.spawnConsumer();
       }
       await this.loop(p);
@@ -194,9 +203,20 @@ class Supervisor {
       this.o.onSample?.(p);
       if (this.o.progress) lastProgress = progress(p, this.t0, lastProgress);
       if (exited) await this.onExit(p, exited);
+      else this.growPool(p);
       // The stream is over; a stage that does not notice (stopped, stuck) must not keep run alive.
       if (this.consumerDoneAt && performance.now() - this.consumerDoneAt > STOP_GRACE_MS) this.children.stopAll();
     }
+  }
+
+  /** One more worker when a window shows frames waiting while CPUs idle (pool.ts). */
+  private growPool(p: Pipeline): void {
+    if (this.stopping || this.consumerDoneAt) return;
+    const more = this.pool.grow(p, [process.pid, ...this.children.pids()], this.children.pids("worker"), performance.now());
+    if (!more) return;
+    this.report.pool.added = this.pool.grown;
+    log.info(`run: frames wait for a worker while a CPU is idle; ${more > 1 ? `${more} more workers` : "one more worker"} (${this.pool.size} of at most ${this.pool.max})`);
+    for (let k = 0; k < more; k++) this.spawnWorker();
   }
 
   private async onExit(p: Pipeline, c: Child): Promise<void> {

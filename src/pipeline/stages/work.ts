@@ -11,7 +11,7 @@ import { errnoName } from "../../native/libc";
 import { ShmimgError, Exit } from "../../errors";
 import { checkSignals } from "../../signals";
 import { formatName, payloadBytes } from "../../frame/format";
-import { Abort, C, Eos, EOS_NAMES, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, workerEntry } from "../layout";
+import { Abort, C, Eos, EOS_NAMES, RESERVED_BASE, reservedBy, MAX_WORKERS, P, packState, R, S, Sem, State, stateOf, W, WORKER_ENTRIES, workerEntry } from "../layout";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { workerEntryDead } from "../ring/recovery";
 import { checkAbort, Peers } from "./peers";
@@ -19,6 +19,7 @@ import { isAlive, processState, selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline } from "../ring/pipeline";
 import { StepFailed, type Chain } from "../../ops/chain";
 import { handBack } from "../ring/handback";
+import { spin } from "../ring/event";
 
 /**
  * The two points of a frame where a worker's death means different things:
@@ -161,6 +162,14 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
   };
   const tick = () => peers.tick(waitingFor);
 
+  /** Workers registered and not counted asleep (this one included). */
+  const awakeWorkers = (): number => {
+    let live = 0;
+    for (const b of WORKER_ENTRIES) if (p.i32(b + W.pid) > 0) live++;
+    return live - p.work.sleeping();
+  };
+  const cores = spin.cores;
+
   /** The producer is writing the next frame right now. */
   const inFlight = (): boolean => stateOf(p.state(raw, p.f64(P.head) % K)) === State.WRITING;
   /** Announces `count` committed frames: one wake-up each for the consumer and the producer per batch. */
@@ -197,10 +206,13 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       runBytes += p.slotU32(raw, i, S.len);
       if (n === K) break;
     }
+    // Another worker claimed frame `pick` between our scan and here: look again
+    // (with no run, run[n - 1] would make the hint NaN and every later scan blind).
+    if (n === 0) continue;
     hint = (run[n - 1]! + 1) % K;
-    // Workers asleep and more claimable frames than this batch takes (anywhere
-    // in the ring): pass the wake-up on (E1: wake one, not all).
-    if (p.work.hasSleepers()) {
+    // Workers asleep, fewer awake than cores, and more claimable frames than
+    // this batch takes (anywhere in the ring): pass the wake-up on (E1, E2).
+    if (p.work.hasSleepers() && awakeWorkers() < cores) {
       for (let k = 0; k < K - n; k++) {
         if (claimable((hint + k) % K)) {
           p.work.post();

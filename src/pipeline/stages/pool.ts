@@ -1,0 +1,92 @@
+/**
+ * How many workers `run` keeps (issue 14). `--workers N` is the pool's
+ * ceiling, not a count to start blindly: run starts min(N, usable cores)
+ * workers, and adds one more (up to N) only when a measured window says one
+ * more can help:
+ *  - frames wait for a worker: a raw slot READY whose processed slot is FREE
+ *    (claimable, I2) at both ends of the window, so a consumer-bound or
+ *    producer-bound pipeline never grows;
+ *  - a CPU was idle: the machine's idle time over the window is at least
+ *    half a CPU (/proc/stat), so another pipeline busy on the same cores
+ *    keeps this one from growing;
+ *  - this pipeline used less than its cores: its processes' CPU time over the
+ *    window (their waited-for children included: exec: ops) is at least half
+ *    a CPU below the usable cores (affinity, cgroup quota);
+ *  - every worker started so far has registered (start-up is not idleness).
+ * That is what ops that block need (exec:, filter:, a user op waiting on
+ * I/O): workers asleep in a syscall leave CPUs idle while frames wait. A
+ * CPU-bound op on busy cores never meets it, so extra workers do not start,
+ * do not pay ~15 ms of CPU each to start, and do not take turns on the same
+ * cores (S5 in BENCHMARKS.md measures both).
+ */
+import { Abort, R, State, W, WORKER_ENTRIES } from "../layout";
+import { CLOCK_TICKS, cpuTicksOf, machineIdleTicks } from "../ipc/proc";
+import type { Pipeline } from "../ring/pipeline";
+
+/** A window shorter than this says too little (CPU times tick at 10 ms). */
+export const GROW_WINDOW_MS = 200;
+/** Idle CPU (in CPUs) a window must show before one more worker starts. */
+export const GROW_IDLE_CPUS = 0.5;
+
+interface Mark {
+  atMs: number;
+  idle: number;
+  ours: number;
+  waiting: boolean;
+}
+
+export class Pool {
+  /** Workers run keeps alive now (a dead one is replaced, see restarts.ts). */
+  size: number;
+  /** Workers started because a window said so. */
+  grown = 0;
+  private mark: Mark | undefined;
+
+  constructor(
+    readonly max: number,
+    readonly cores: number,
+  ) {
+    this.size = Math.min(max, cores);
+  }
+
+  /**
+   * Called on every sample (~100 ms) with the pids of run's processes (its
+   * own included) and of its live workers: true when one more worker should
+   * start now: how many more workers to start (size is then already counted up).
+   */
+  grow(p: Pipeline, pids: number[], workerPids: number[], nowMs: number): number {
+    if (this.size >= this.max || p.i32(R.abort) !== Abort.NONE) return 0;
+    const m: Mark = { atMs: nowMs, idle: machineIdleTicks(), ours: pids.reduce((s, pid) => s + cpuTicksOf(pid), 0), waiting: framesWait(p) };
+    const prev = this.mark;
+    if (!prev || !m.waiting || m.idle < 0 || !registered(p, workerPids)) {
+      this.mark = m;
+      return 0;
+    }
+    const spanS = (nowMs - prev.atMs) / 1000;
+    if (spanS * 1000 < GROW_WINDOW_MS) return 0;
+    this.mark = m;
+    if (!prev.waiting) return 0;
+    const idleCpus = (m.idle - prev.idle) / CLOCK_TICKS / spanS;
+    const ourCpus = (m.ours - prev.ours) / CLOCK_TICKS / spanS;
+    if (idleCpus < GROW_IDLE_CPUS || ourCpus > this.cores - GROW_IDLE_CPUS) return 0;
+    // One per idle CPU: workers that block leave that much room each window.
+    const more = Math.min(this.max - this.size, Math.max(1, Math.floor(idleCpus)));
+    this.size += more;
+    this.grown += more;
+    this.mark = undefined; // the new workers' start must not count as idleness
+    return more;
+  }
+}
+
+/** A frame a worker could take right now and none has (I2: raw READY, processed FREE). */
+export function framesWait(p: Pipeline): boolean {
+  for (let i = 0; i < p.K; i++) if (p.state(p.raw, i) === State.READY && p.state(p.proc, i) === State.FREE) return true;
+  return false;
+}
+
+/** Every live worker of ours has an entry in the worker table (it attached and is looking for frames). */
+function registered(p: Pipeline, workerPids: number[]): boolean {
+  let found = 0;
+  for (const b of WORKER_ENTRIES) if (workerPids.includes(p.i32(b + W.pid))) found++;
+  return found >= workerPids.length;
+}
