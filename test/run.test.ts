@@ -87,7 +87,7 @@ describe("workers and cores", () => {
   const pinned = (args: string[]) => {
     const r = Bun.spawnSync(["taskset", "-c", "0", ...SHMIMG, ...args], { stdout: "pipe", stderr: "pipe", cwd: ROOT, timeout: 110_000 });
     notePid(r.pid);
-    return { code: r.exitCode ?? 137, stderr: r.stderr.toString() };
+    return { code: r.exitCode ?? 137, stderr: r.stderr.toString(), stdout: r.stdout };
   };
 
   test("--workers defaults to the CPUs the process may run on; asking for more warns once", () => {
@@ -104,6 +104,30 @@ describe("workers and cores", () => {
     const many = pinned(["run", "--workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null"]);
     expect(many.stderr.match(/--workers 3 is more than the 1 CPU this process may run on/g)?.length).toBe(1);
     expect(many.stderr).toContain("20 frames in, 20 out");
+    expect(many.stderr).toContain("with 1 worker (of at most 3; 0 added");
     expect(many.code).toBe(0);
+  });
+
+  test("--workers above the CPUs: a CPU-bound op gets no extra worker; an op that blocks gets them while frames wait", () => {
+    const gen = shmimg(["gen", "--count", "3000", "--size", "16x16", "--format", "gray8"]);
+    const input = join(dir, "pool.in");
+    writeFileSync(input, gen.stdout);
+    const busy = pinned(["run", "--workers", "4", "--op", "invert", "--input", input, "--output", join(dir, "pool-busy.out"), "--json"]);
+    expect(busy.code).toBe(0);
+    const b = JSON.parse(busy.stdout.toString());
+    expect(b.pool).toEqual({ max: 4, started: 1, added: 0 });
+    expect(b.workerPids).toHaveLength(1);
+    expect(Buffer.compare(readFileSync(join(dir, "pool-busy.out")), applyInProcess(gen.stdout, "invert"))).toBe(0);
+    // 40 frames that each wait 50 ms in a command: one worker would take 2 s; the CPUs idle meanwhile.
+    const slow = join(dir, "pool-slow.in");
+    writeFileSync(slow, shmimg(["gen", "--count", "40", "--size", "16x16", "--format", "gray8"]).stdout);
+    const blocking = pinned(["run", "--workers", "4", "--op", "exec:sh -c 'sleep 0.05; cat'", "--input", slow, "--output", join(dir, "pool-slow.out"), "--json"]);
+    expect(blocking.code).toBe(0);
+    const r = JSON.parse(blocking.stdout.toString());
+    expect(r.pool.started).toBe(1);
+    expect(r.pool.added).toBeGreaterThanOrEqual(1);
+    expect(r.workerPids.length).toBe(1 + r.pool.added);
+    expect(blocking.stderr).toMatch(/frames wait for a worker while a CPU is idle; (one more worker|\d more workers) \(\d of at most 4\)/);
+    expect(Buffer.compare(readFileSync(join(dir, "pool-slow.out")), readFileSync(slow))).toBe(0);
   });
 });
