@@ -142,27 +142,32 @@ export class Event {
     return Atomics.load(this.seg.i32, this.sleepers) > 0;
   }
 
-  /** Publishes "something changed" to one sleeper; call after the state store it announces. */
-  post(): void {
+  /**
+   * Publishes "something changed" to one sleeper (up to `n`: one per frame
+   * made claimable, at most the cores); call after the state store it
+   * announces. mayWait false: never defer to a wake-up on its way (E2), for
+   * frames so large that the woken worker's batch holds only this one.
+   */
+  post(n = 1, mayWait = true): void {
     const i32 = this.seg.i32;
     const g = Atomics.add(i32, this.gen, 1) + 1;
     if (Atomics.load(i32, this.sleepers) <= 0) return;
     if (this.waking < 0) {
       this.wakes++;
-      shim.shim_futex_wake(this.genAddr, 1);
+      shim.shim_futex_wake(this.genAddr, n);
       return;
     }
     // E2: a wake-up on its way will be followed by a scan that sees what we published.
     const nowMs = Math.floor(shim.shim_now_us() / 1000) & MS_MASK;
     const w = Atomics.load(i32, this.waking);
-    if (w !== 0 && ((nowMs - (w & MS_MASK)) & MS_MASK) < WAKE_PENDING_MS) {
+    if (mayWait && w !== 0 && ((nowMs - (w & MS_MASK)) & MS_MASK) < WAKE_PENDING_MS) {
       this.skipped++;
       return;
     }
     const stamp = nowMs | WAKING_SET;
     Atomics.store(i32, this.waking, stamp); // before the wake: the woken clears it after
     this.wakes++;
-    if (shim.shim_futex_wake(this.genAddr, 1) > 0) return;
+    if (shim.shim_futex_wake(this.genAddr, n) > 0) return;
     // Nobody was queued (the counted sleepers were on their way in or out):
     // no one will take this stamp, so take it back, and wake again if someone
     // posted meanwhile (that post may have been skipped because of our stamp).

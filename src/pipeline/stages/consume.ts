@@ -15,6 +15,7 @@ import { Abort, C, Eos, EOS_NAMES, P, R, S, Sem, State, stateOf } from "../layou
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkAbort, Peers, StageFailed } from "./peers";
 import { abortAtPoisoned, poisonedAt } from "../ring/handback";
+import { spin } from "../ring/event";
 import { selfStartTime } from "../ipc/proc";
 import { newSlotFrame, type Pipeline, type SlotFrame } from "../ring/pipeline";
 import type { FrameSink } from "../../formats/types";
@@ -152,8 +153,8 @@ export function consume(p: Pipeline, sink: FrameSink, out: Output, o: ConsumeOpt
     p.recordDelivery(d, offset, lastSeq, o.tailHash ? o.tailHash(offset) : 0);
     // Frees the slots: pairs with the workers' FREE check in their claim scan.
     for (let n = first; n < d; n++) p.setState(proc, n % K, State.FREE);
-    // Frames may have become claimable (I2): one worker, which passes the wake on while CPUs are free (E1, E2).
-    p.work.post();
+    // Up to `count` frames may have become claimable (I2): one worker per frame, at most the cores (E1, E2).
+    p.work.post(Math.min(count, spin.cores));
     frames += count;
     bytes += batchBytes;
     p.setF64(C.bytesOut, p.f64(C.bytesOut) + batchBytes);

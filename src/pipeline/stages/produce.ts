@@ -17,6 +17,7 @@ import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout"
 import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkRemoved, Peers, StageFailed } from "./peers";
+import { BATCH_BYTES } from "./work";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -169,7 +170,8 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       frames++;
       bytes += info.len;
       p.setF64(P.bytesIn, bytes);
-      p.work.post();
+      // A small frame shares a batch with the next ones: a wake-up on its way covers it (E2).
+      p.work.post(1, info.len * 4 <= BATCH_BYTES);
       peers.frameDone();
     }
   } catch (e) {
