@@ -176,12 +176,17 @@
  *     as a changed gen). A woken worker that finds more claimable frames than
  *     its batch takes posts again (the wake is passed on). Changes every
  *     sleeper must see (end of stream, abort, recovery) wake all (postAll).
- *     The consumer freeing a batch of processed slots wakes one as well.
+ *     The consumer freeing a batch of processed slots wakes one worker per
+ *     freed slot, at most as many as there are cores.
  *  E2 One wake-up on its way (WORK): post() skips FUTEX_WAKE while `waking`
  *     holds the stamp of a wake-up issued less than WAKE_PENDING_MS ago that
  *     no worker has taken yet; every worker leaving waitFor() clears it
  *     *before* it scans for frames (Dekker with the poster's publish, then
  *     load of `waking`), so the frame of a skipped post is seen by that scan.
+ *     A poster whose FUTEX_WAKE found nobody queued takes its stamp back (CAS)
+ *     and wakes again if gen moved meanwhile (a post may have deferred to
+ *     it). The producer defers only for frames small enough that one batch
+ *     holds 4 or more (BATCH_BYTES): a woken worker's batch covers them.
  *     A worker passes a wake on only while fewer workers are awake than its
  *     cores. The stamp expires, so a woken worker killed before clearing it
  *     (or a sleeper count left too high by kill -9) delays wake-ups by at most
