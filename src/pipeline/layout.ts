@@ -188,7 +188,7 @@
  *     it). The producer defers only for frames small enough that one batch
  *     holds 4 or more (BATCH_BYTES): a woken worker's batch covers them.
  *     A worker passes a wake on only while fewer workers are awake than its
- *     cores. The stamp expires, so a woken worker killed before clearing it
+ *     cores minus one (the producer and consumer need a core; at least 1). The stamp expires, so a woken worker killed before clearing it
  *     (or a sleeper count left too high by kill -9) delays wake-ups by at most
  *     WAKE_PENDING_MS; a worker slow to get a CPU costs the same at most.
  *  SysV semaphores carry what must survive kill -9: SEM_UNDO
