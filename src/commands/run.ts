@@ -1,3 +1,4 @@
+import { byteMovers } from "../formats/choose";
 import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
@@ -139,6 +140,7 @@ export default defineCommand({
       producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
+      byteMovers: byteMovers({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], output: args.output, outFormat: args["out-format"] }),
       progress: !!process.stderr.isTTY,
       heal,
       identity: jobIdentity(args),

@@ -13,7 +13,8 @@
 import { InvalidInput } from "../errors";
 import type { Input } from "../io/input";
 import { isJpeg } from "./jpeg";
-import { isPng } from "./images";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { isImageFolderOrTemplate, isImageList, isPng } from "./images";
 import type { FrameInfo, FrameSink, Output, StreamInfo } from "./types";
 
 export const IMAGE_FORMATS: ReadonlySet<string> = new Set(["png", "jpeg"]);
@@ -122,5 +123,39 @@ export class DeferredSink implements FrameSink {
   }
   close(): void {
     this.sink?.close();
+  }
+}
+
+/**
+ * Whether `run`'s producer and consumer only move bytes (native or rawvideo
+ * frames: no pixel conversion, so no use for JSC's FTL tier, see
+ * supervisor.ts), from what is known before any stage starts: --in-format,
+ * --size/--pix-fmt, an image folder or list, the first bytes of an --input
+ * file; --out-format, the --output extension or folder, else the input's.
+ * A format not known yet (stdin with auto) counts as moving bytes.
+ */
+export function byteMovers(a: { input?: string; inFormat?: string; size?: string; pixFmt?: string; output?: string; outFormat?: string }): { producer: boolean; consumer: boolean } {
+  const moves = (f: string | null) => f === null || f === "native" || f === "rawvideo";
+  let inFormat: string | null = a.inFormat && a.inFormat !== "auto" ? a.inFormat : null;
+  if (!inFormat && (a.size || a.pixFmt)) inFormat = "rawvideo";
+  if (!inFormat && isImageList(a.input)) inFormat = "png";
+  if (!inFormat && a.input && a.input !== "-") inFormat = sniffFile(a.input);
+  const outFormat = outFormatFromArgs(a.outFormat, a.output) ?? (isImageFolderOrTemplate(a.output) ? "png" : inFormat);
+  return { producer: moves(inFormat), consumer: moves(outFormat) };
+}
+
+/** The format of a regular file's first bytes, or null (not a regular file, unreadable, unknown). */
+function sniffFile(path: string): string | null {
+  let fd = -1;
+  try {
+    if (!statSync(path).isFile()) return null;
+    fd = openSync(path, "r");
+    const b = new Uint8Array(16);
+    const n = readSync(fd, b, 0, 16, 0);
+    return sniffBytes(b, 0, n);
+  } catch {
+    return null;
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
 }

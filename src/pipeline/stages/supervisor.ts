@@ -47,6 +47,8 @@ export interface RunOptions {
   producerArgs: string[];
   /** Arguments passed to the consumer (output, format). */
   consumerArgs: string[];
+  /** Stages whose format only moves bytes (native, rawvideo): they run without JSC's FTL tier (byteMoverEnv). */
+  byteMovers?: { producer: boolean; consumer: boolean };
   /** Arguments passed to every stage (timeout, ...). */
   stageArgs: string[];
   progress: boolean;
@@ -180,7 +182,7 @@ class Supervisor {
 
   private spawnProducer(mode: string[]): Child {
     const o = this.o;
-    return this.children.spawn("producer", ["produce", ...mode, "--name", o.name, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: mode[0] === "--create" ? "pipe" : "ignore" }, byteMoverEnv(o.producerArgs, "--in-format"));
+    return this.children.spawn("producer", ["produce", ...mode, "--name", o.name, ...o.producerArgs, ...o.stageArgs], { stdin: "inherit", stdout: mode[0] === "--create" ? "pipe" : "ignore" }, byteMoverEnv(o.byteMovers?.producer));
   }
 
   private spawnWorker(extra: string[] = []): void {
@@ -191,7 +193,7 @@ class Supervisor {
 
   private spawnConsumer(extra: string[] = []): void {
     const o = this.o;
-    this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.consumerArgs, "--out-format"));
+    this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.byteMovers?.consumer));
   }
 
   /** Until every child has exited: sample every 100 ms, apply the exit policy to each exit. */
@@ -319,15 +321,14 @@ export type { Role };
 
 /**
  * Producer and consumer only move bytes (read -> slot, slot -> writev) unless
- * they convert pixels (y4m, pnm, png): JSC's top tier (FTL) compiling their
- * loops cost the consumer ~90 ms of CPU and +40 MiB of malloc peak over 100k
- * frames (peak RSS +20% vs 1k frames; +2% without it), for no speed-up. Off
- * for them (a spawn default: the user's own BUN_JSC_useFTLJIT wins); workers
- * (op kernels, 2-4x faster with FTL) keep it.
+ * they convert pixels (y4m, pnm, png, jpeg): JSC's top tier (FTL) compiling
+ * their loops cost them CPU and malloc (measured, 100k 64x64 frames: consumer
+ * 0.165 s user and 87 MiB malloc peak with it, 0.056 s and 59 MiB without;
+ * peak RSS +29% vs 1k frames with it, +2% without), for no speed-up. Off for
+ * them (a spawn default: the user's own BUN_JSC_useFTLJIT wins); workers
+ * (op kernels, 1080p invert 1.0 s with FTL vs 1.4 s without) keep it. Which
+ * stages only move bytes is decided by `run` from the formats (RunOptions).
  */
-function byteMoverEnv(args: string[], flag: string): Record<string, string> {
-  const k = args.indexOf(flag);
-  const format = k >= 0 ? args[k + 1] : "native";
-  if (format !== "native" && format !== "rawvideo") return {};
-  return { BUN_JSC_useFTLJIT: "0" };
+function byteMoverEnv(byteMover: boolean | undefined): Record<string, string> {
+  return byteMover ? { BUN_JSC_useFTLJIT: "0" } : {};
 }
