@@ -191,6 +191,14 @@
  *     cores minus one (the producer and consumer need a core; at least 1). The stamp expires, so a woken worker killed before clearing it
  *     (or a sleeper count left too high by kill -9) delays wake-ups by at most
  *     WAKE_PENDING_MS; a worker slow to get a CPU costs the same at most.
+ *  E3 Awake workers need no wake-up (WORK, producer): a small frame (a batch
+ *     holds 4 or more) is not posted while some registered worker is not
+ *     counted asleep: that worker counts itself asleep before its last scan,
+ *     which then sees the frame (Dekker with the publish, then the load of
+ *     `sleepers`). A worker counted awake that is dead or stopped would hold
+ *     wake-ups back, so the producer posts anyway once the frame BATCH_FRAMES
+ *     (at most K/2) before the newest is still unclaimed, and at the end of
+ *     the stream (postAll).
  *  SysV semaphores carry what must survive kill -9: SEM_UNDO
  *  gives exact live-stage counts and a lock that is released by the kernel.
  */

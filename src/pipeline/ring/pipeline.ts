@@ -29,6 +29,8 @@ import {
   MAX_SLOTS,
   S,
   segmentGeometry,
+  W,
+  WORKER_ENTRIES,
 } from "../layout";
 import { payloadBytes, type Format } from "../../frame/format";
 
@@ -199,6 +201,13 @@ export class Pipeline {
     const odd = Atomics.load(this.raw.i32, D.gen >> 2) & 1;
     return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]!, tailHash: this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2]! };
   }
+  /** Workers registered in the worker table now (pid > 0: not reserved, not left, maybe dead but not yet recovered). */
+  liveWorkers(): number {
+    let live = 0;
+    for (const b of WORKER_ENTRIES) if (this.i32(b + W.pid) > 0) live++;
+    return live;
+  }
+
   delivered(): number {
     const base = (Atomics.load(this.raw.i32, D.gen >> 2) & 1 ? D.copy1 : D.copy0) >> 3;
     return this.raw.f64[base]!;

@@ -17,7 +17,7 @@ import { Eos, EOS_NAMES, P, packState, S, Sem, State, stateOf } from "../layout"
 import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkRemoved, Peers, StageFailed } from "./peers";
-import { BATCH_BYTES } from "./work";
+import { BATCH_BYTES, BATCH_FRAMES } from "./work";
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -103,6 +103,23 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   /** A worker is processing the frame in the slot we wait for. */
   const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
+  /** Some worker is awake (E3): it scans the ring again before it sleeps. The live count is re-read every ms. */
+  let live = 0;
+  let liveAt = -1e9;
+  const noneAwake = (): boolean => {
+    const now = shim.shim_now_us();
+    if (now - liveAt > 1000) {
+      liveAt = now;
+      live = p.liveWorkers();
+    }
+    return live - p.work.sleeping() <= 0;
+  };
+  /** Frames wait unclaimed behind the one just published (n - 1): more than an awake worker's next batch (E3). */
+  const lag = Math.min(BATCH_FRAMES, K >> 1);
+  const backlog = (next: number): boolean => {
+    const m = next - 1 - lag;
+    return m >= 0 && p.state(raw, m % K) === State.READY && p.slotF64(raw, m % K, S.n) === m;
+  };
   const pacer = o.fps ? new Pacer(o.fps) : undefined;
   let eos: number = Eos.OK;
   let failure: unknown;
@@ -170,8 +187,11 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       frames++;
       bytes += info.len;
       p.setF64(P.bytesIn, bytes);
-      // A small frame shares a batch with the next ones: a wake-up on its way covers it (E2).
-      p.work.post(1, info.len * 4 <= BATCH_BYTES);
+      // A small frame shares a batch with the next ones: a worker that is
+      // awake takes it in its next scan, and a wake-up on its way covers it
+      // (E2, E3). A large frame wakes a worker of its own.
+      const small = info.len * 4 <= BATCH_BYTES;
+      if (!small || noneAwake() || backlog(n)) p.work.post(1, small);
       peers.frameDone();
     }
   } catch (e) {
