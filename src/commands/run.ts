@@ -92,7 +92,7 @@ export default defineCommand({
   },
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
-    workers: { type: "string", alias: "w", description: "Most worker processes, or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). With more than that, run warns once, starts that many and adds workers only while frames wait for one and a CPU is idle (ops that block: exec:, filter:); a CPU-bound op gets no extra processes taking turns on the same CPUs.", default: "auto", valueHint: "N|auto" },
+    workers: { type: "string", alias: "w", description: "Most worker processes (the pool's ceiling), or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). run starts one fewer than the CPUs (at least 1; the producer and consumer need one) and adds workers up to N while frames wait for one and a CPU is idle: a CPU-bound op gets as many as there are CPUs, an op that blocks (exec:, filter:) up to N. Asking for more than the CPUs warns once.", default: "auto", valueHint: "N|auto" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
@@ -109,7 +109,7 @@ export default defineCommand({
     const workers = args.workers === "auto" ? Math.min(cores, MAX_WORKERS) : num(args.workers, "workers", 1, MAX_WORKERS);
     if (workers > cores)
       log.warn(
-        `run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; run starts ${cores} and adds more (up to ${workers}) only while frames wait for a worker and a CPU is idle, as with ops that block (--workers auto uses ${cores})`,
+        `run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; run adds workers beyond ${cores} only while frames wait for a worker and a CPU is idle, as with ops that block (--workers auto uses ${cores})`,
       );
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);

@@ -1,8 +1,8 @@
 /**
  * How many workers `run` keeps (issue 14). `--workers N` is the pool's
- * ceiling, not a count to start blindly: run starts min(N, usable cores)
- * workers, and adds one more (up to N) only when a measured window says one
- * more can help:
+ * ceiling, not a count to start blindly: run starts min(N, cores - 1, at
+ * least 1) workers, because the producer and the consumer need a CPU too,
+ * and adds workers (up to N) only when a measured window says more can help:
  *  - frames wait for a worker: a raw slot READY whose processed slot is FREE
  *    (claimable, I2) at both ends of the window, so a consumer-bound or
  *    producer-bound pipeline never grows;
@@ -13,18 +13,25 @@
  *    window (their waited-for children included: exec: ops) is at least half
  *    a CPU below the usable cores (affinity, cgroup quota);
  *  - every worker started so far has registered (start-up is not idleness).
- * That is what ops that block need (exec:, filter:, a user op waiting on
- * I/O): workers asleep in a syscall leave CPUs idle while frames wait. A
- * CPU-bound op on busy cores never meets it, so extra workers do not start,
- * do not pay ~15 ms of CPU each to start, and do not take turns on the same
- * cores (S5 in BENCHMARKS.md measures both).
+ * It then adds one worker per idle CPU the window showed. Windows are 50 ms,
+ * sampled every 20 ms while the pool may grow (CPU times tick at 10 ms).
+ *
+ * What this buys, measured on 2 CPUs (best of 4, ms; started 2 = the old
+ * min(N, cores)): 600 frames 1080p invert 783 vs 946; 200,000 frames 4x4
+ * invert 271 vs 314; 300 frames 640x480 gaussian (CPU-bound: grows to 2
+ * within ~60 ms) 556 vs 541. An op that blocks (exec:, filter:, a user op
+ * waiting on I/O) leaves CPUs idle while frames wait, so it gets workers up
+ * to N; a CPU-bound op on busy CPUs gets no extra process taking turns on
+ * the same cores (S5 in BENCHMARKS.md).
  */
 import { Abort, R, State, W, WORKER_ENTRIES } from "../layout";
 import { CLOCK_TICKS, cpuTicksOf, machineIdleTicks } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 
 /** A window shorter than this says too little (CPU times tick at 10 ms). */
-export const GROW_WINDOW_MS = 200;
+export const GROW_WINDOW_MS = 50;
+/** Sampling period while the pool may grow. */
+export const SAMPLE_MS = 20;
 /** Idle CPU (in CPUs) a window must show before one more worker starts. */
 export const GROW_IDLE_CPUS = 0.5;
 
@@ -46,7 +53,12 @@ export class Pool {
     readonly max: number,
     readonly cores: number,
   ) {
-    this.size = Math.min(max, cores);
+    this.size = Math.min(max, Math.max(1, cores - 1));
+  }
+
+  /** How often run should sample (ms): often while the pool may still grow, else run's usual 100 ms. */
+  get sampleMs(): number {
+    return this.size < this.max ? SAMPLE_MS : 100;
   }
 
   /**

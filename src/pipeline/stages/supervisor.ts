@@ -200,7 +200,7 @@ class Supervisor {
   private async loop(p: Pipeline): Promise<void> {
     let lastProgress = 0;
     while (this.children.size > 0) {
-      const exited = await this.children.next(100);
+      const exited = await this.children.next(this.pool.sampleMs);
       sample(p, this.report);
       this.o.onSample?.(p);
       if (this.o.progress) lastProgress = progress(p, this.t0, lastProgress);
