@@ -104,7 +104,7 @@ describe("TypeScript op modules", () => {
     const name = uniqueName("mod-run");
     const r = shmimg(["run", "--name", name, "--workers", "2", "--op", "./swap.ts,identity", "--input", file("swap.in", input)], { cwd: dir });
     // 2 is the pool's ceiling: run starts 1 on 2 CPUs and adds the second only while frames wait.
-    expect(r.stderr).toMatch(/through "\.\/swap\.ts,identity" with (1 worker \(of at most 2|2 workers)/);
+    expect(r.stderr).toMatch(/through "\.\/swap\.ts,identity" with (1 worker \(pool of up to 2|2 workers)/);
     expect(Buffer.compare(r.stdout, swapped)).toBe(0);
     expect(r.code).toBe(0);
     expect(objectsOf(name)).toEqual([]);

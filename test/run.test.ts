@@ -104,7 +104,7 @@ describe("workers and cores", () => {
     const many = pinned(["run", "--workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null"]);
     expect(many.stderr.match(/--workers 3 is more than the 1 CPU this process may run on/g)?.length).toBe(1);
     expect(many.stderr).toContain("20 frames in, 20 out");
-    expect(many.stderr).toContain("with 1 worker (of at most 3; 0 added");
+    expect(many.stderr).toContain("with 1 worker (pool of up to 3: no more were needed)");
     expect(many.code).toBe(0);
   });
 

@@ -32,11 +32,12 @@ function restartsText(r: RunReport): string {
   return `${count(r.restarts, "restart")}${r.restarts ? ` (producer ${by.producer}, workers ${by.worker}, consumer ${by.consumer})` : ""}`;
 }
 
-/** "2 workers", or "2 workers (of at most 16; 0 added)" when the pool did not start them all. */
+/** "2 workers", or with a pool that did not start them all "1 worker (pool of up to 16: no more were needed)". */
 function workersText(r: RunReport, workers: number): string {
   const { max, started, added } = r.pool;
   if (max <= started) return count(workers, "worker");
-  return `${count(started + added, "worker")} (of at most ${max}; ${added} added while frames waited and a CPU idled)`;
+  const why = added ? `${added} added as frames waited with a CPU idle` : "no more were needed";
+  return `${count(started + added, "worker")} (pool of up to ${max}: ${why})`;
 }
 
 export function summary(r: RunReport, op: string, workers: number): string {

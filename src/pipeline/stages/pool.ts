@@ -3,9 +3,10 @@
  * ceiling, not a count to start blindly: run starts min(N, cores - 1, at
  * least 1) workers, because the producer and the consumer need a CPU too,
  * and adds workers (up to N) only when a measured window says more can help:
- *  - frames wait for a worker: a raw slot READY whose processed slot is FREE
- *    (claimable, I2) at both ends of the window, so a consumer-bound or
- *    producer-bound pipeline never grows;
+ *  - frames wait for the workers: a raw slot READY whose processed slot is
+ *    FREE (claimable, I2) and no worker asleep, at both ends of the window,
+ *    and the workers spent at most a tenth of it waiting for frames; so a
+ *    consumer-bound or producer-bound pipeline never grows;
  *  - a CPU was idle: the machine's idle time over the window is at least
  *    half a CPU (/proc/stat), so another pipeline busy on the same cores
  *    keeps this one from growing;
@@ -30,6 +31,8 @@ import type { Pipeline } from "../ring/pipeline";
 
 /** A window shorter than this says too little (CPU times tick at 10 ms). */
 export const GROW_WINDOW_MS = 50;
+/** Largest share of the window the workers may have spent waiting for frames and still be what frames wait for. */
+export const MAX_WORKER_WAIT = 0.1;
 /** Sampling period while the pool may grow. */
 export const SAMPLE_MS = 20;
 /** Idle CPU (in CPUs) a window must show before one more worker starts. */
@@ -40,6 +43,7 @@ interface Mark {
   idle: number;
   ours: number;
   waiting: boolean;
+  waitUs: number;
 }
 
 export class Pool {
@@ -68,9 +72,10 @@ export class Pool {
    */
   grow(p: Pipeline, pids: number[], workerPids: number[], nowMs: number): number {
     if (this.size >= this.max || p.i32(R.abort) !== Abort.NONE) return 0;
-    const m: Mark = { atMs: nowMs, idle: machineIdleTicks(), ours: pids.reduce((s, pid) => s + cpuTicksOf(pid), 0), waiting: framesWait(p) };
+    const w = ourWorkers(p, workerPids);
+    const m: Mark = { atMs: nowMs, idle: machineIdleTicks(), ours: pids.reduce((s, pid) => s + cpuTicksOf(pid), 0), waiting: framesWait(p) && w.asleep === 0, waitUs: w.waitUs };
     const prev = this.mark;
-    if (!prev || !m.waiting || m.idle < 0 || !registered(p, workerPids)) {
+    if (!prev || !m.waiting || m.idle < 0 || w.registered < workerPids.length) {
       this.mark = m;
       return 0;
     }
@@ -80,7 +85,9 @@ export class Pool {
     if (!prev.waiting) return 0;
     const idleCpus = (m.idle - prev.idle) / CLOCK_TICKS / spanS;
     const ourCpus = (m.ours - prev.ours) / CLOCK_TICKS / spanS;
-    if (idleCpus < GROW_IDLE_CPUS || ourCpus > this.cores - GROW_IDLE_CPUS) return 0;
+    // The workers are what the frames wait for: they spent (almost) no time waiting themselves.
+    const waited = (m.waitUs - prev.waitUs) / 1e6 / spanS / workerPids.length;
+    if (waited > MAX_WORKER_WAIT || idleCpus < GROW_IDLE_CPUS || ourCpus > this.cores - GROW_IDLE_CPUS) return 0;
     // One per idle CPU: workers that block leave that much room each window.
     const more = Math.min(this.max - this.size, Math.max(1, Math.floor(idleCpus)));
     this.size += more;
@@ -96,9 +103,20 @@ export function framesWait(p: Pipeline): boolean {
   return false;
 }
 
-/** Every live worker of ours has an entry in the worker table (it attached and is looking for frames). */
-function registered(p: Pipeline, workerPids: number[]): boolean {
-  let found = 0;
-  for (const b of WORKER_ENTRIES) if (workerPids.includes(p.i32(b + W.pid))) found++;
-  return found >= workerPids.length;
+/**
+ * Our workers in the worker table: how many registered (attached, looking
+ * for frames), how many are counted asleep now, and their total time spent
+ * waiting for frames (µs; updated as each wait ends).
+ */
+function ourWorkers(p: Pipeline, workerPids: number[]): { registered: number; asleep: number; waitUs: number } {
+  let registered = 0;
+  let asleep = 0;
+  let waitUs = 0;
+  for (const b of WORKER_ENTRIES) {
+    if (!workerPids.includes(p.i32(b + W.pid))) continue;
+    registered++;
+    if (p.i32(b + W.sleeping) === 1) asleep++;
+    waitUs += p.f64(b + W.waitUs);
+  }
+  return { registered, asleep, waitUs };
 }
