@@ -63,7 +63,7 @@ describe("run heals every stage when both ends are files", () => {
     test(`a ${ROLE_NAMES[role]} SIGKILLed three times under run: exit 0 and the output is byte-identical`, async () => {
       const name = uniqueName(`heal-${role}`);
       const output = join(dir, `heal-${role}.out`);
-      const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
+      const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--min-workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
       const stderr = new Response(run.stderr).text();
       const measure = () => {
         const pr = progressOf(name);
@@ -330,7 +330,7 @@ describe("run's children and signals (issue 9.1, 9.12)", () => {
   test("a worker stopped with SIGSTOP does not keep run alive: it is SIGKILLed after the grace, named, and the output is complete", async () => {
     const name = uniqueName("stopped");
     const output = join(dir, "stopped.out");
-    const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
+    const run = spawnShmimg(["run", "--name", name, "--workers", "2", "--min-workers", "2", "--op", "invert", "--fps", "500", "--input", input, "--output", output]);
     const stderr = new Response(run.stderr).text();
     await waitFor(() => stagesOf(run.pid, "work").length === 2 && (progressOf(name)?.delivered ?? 0) > 10, 60_000, "workers running");
     // An idle worker: one stopped while it holds a frame blocks the stream until --timeout / --frame-timeout.

@@ -129,5 +129,13 @@ describe("workers and cores", () => {
     expect(r.workerPids.length).toBe(1 + r.pool.added);
     expect(blocking.stderr).toMatch(/frames wait for a worker while a CPU is idle; (one more worker|\d more workers) \(\d of at most 4\)/);
     expect(Buffer.compare(readFileSync(join(dir, "pool-slow.out")), readFileSync(slow))).toBe(0);
+    // --min-workers: started at once and kept, whatever the CPUs; never above --workers.
+    const all = pinned(["run", "--workers", "3", "--min-workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null", "--json"]);
+    expect(all.code).toBe(0);
+    expect(JSON.parse(all.stdout.toString()).pool).toEqual({ max: 3, started: 3, added: 0 });
+    expect(all.stderr).toContain("with 3 workers [");
+    const over = pinned(["run", "--workers", "2", "--min-workers", "3", "--op", "invert", "--input", input, "--output", "/dev/null"]);
+    expect(over.stderr).toMatch(/^ERROR: --min-workers 3 is not an integer in 1\.\.2/m);
+    expect(over.code).toBe(2);
   });
 });

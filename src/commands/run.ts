@@ -94,6 +94,7 @@ export default defineCommand({
   args: {
     op: { type: "string", description: "Op chain, comma-separated (see `shmimg ops`): built-in ops and your own, ./op.ts[:k=v;k=v], native:./lib.so#NAME, exec:CMD, filter:CMD. Nothing converts implicitly: the chain is checked against the first frame, and an op that refuses its format names the conversion to put first.", default: "identity", valueHint: "CHAIN" },
     workers: { type: "string", alias: "w", description: "Most worker processes (the pool's ceiling), or auto: the CPUs this process may run on (its affinity mask, lowered by a cgroup CPU quota). run starts one fewer than the CPUs (at least 1; the producer and consumer need one) and adds workers up to N while frames wait for one and a CPU is idle: a CPU-bound op gets as many as there are CPUs, an op that blocks (exec:, filter:) up to N. Asking for more than the CPUs warns once.", default: "auto", valueHint: "N|auto" },
+    "min-workers": { type: "string", description: "Workers run starts with and keeps (replacing any that die), at most --workers; default: one fewer than the CPUs, at least 1 (the producer and the consumer need a CPU too). Set it to --workers to have them all from the start (hot spares for a worker stopped or killed).", valueHint: "M" },
     name: { type: "string", alias: "n", description: "Pipeline name (default: run-PID, unique per run; printed at the start on a terminal, for --resume).", valueHint: "P" },
     resume: { type: "boolean", description: "Continue the pipeline of a run of the same command that was killed (kill -9, power cut of the processes): needs the same --name, input, --op and output; output byte-identical to an uninterrupted run.", default: false },
     ...inputArgs,
@@ -112,6 +113,7 @@ export default defineCommand({
       log.warn(
         `run: --workers ${workers} is more than the ${cores} CPU${cores > 1 ? "s" : ""} this process may run on; run adds workers beyond ${cores} only while frames wait for a worker and a CPU is idle, as with ops that block (--workers auto uses ${cores})`,
       );
+    const minWorkers = args["min-workers"] === undefined ? undefined : num(args["min-workers"], "min-workers", 1, workers);
     parseChain(args.op); // fail fast on a bad chain, before any process starts
     whenFull(args["when-full"]);
     depthArg(args.depth);
@@ -137,6 +139,7 @@ export default defineCommand({
       name,
       workers,
       cores,
+      minWorkers,
       op: args.op,
       producerArgs: pass(args, ["input", "in-format", "convert-444", "size", "pix-fmt", "depth", "when-full", "fps", "slots", "max-size", "max-format", "max-attempts", "frame-timeout"]),
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),

@@ -53,11 +53,13 @@ export class Pool {
   grown = 0;
   private mark: Mark | undefined;
 
+  /** min: workers to start with and keep (default: one fewer than the cores, at least 1), at most max. */
   constructor(
     readonly max: number,
     readonly cores: number,
+    min?: number,
   ) {
-    this.size = Math.min(max, Math.max(1, cores - 1));
+    this.size = Math.min(max, min ?? Math.max(1, cores - 1));
   }
 
   /** How often run should sample (ms): often while the pool may still grow, else run's usual 100 ms. */

@@ -40,6 +40,8 @@ export interface RunOptions {
   name: string;
   /** Most workers (the pool's ceiling; see pool.ts for when more than the cores start). */
   workers: number;
+  /** Workers to start with and keep (default: one fewer than the cores, at least 1; pool.ts). */
+  minWorkers?: number;
   /** CPUs this run may use (default: usableCores()). */
   cores?: number;
   op: string;
@@ -91,7 +93,7 @@ class Supervisor {
 
   constructor(private readonly o: RunOptions) {
     this.report = newReport(o.name);
-    this.pool = new Pool(o.workers, o.cores ?? usableCores());
+    this.pool = new Pool(o.workers, o.cores ?? usableCores(), o.minWorkers);
     this.report.pool = { max: o.workers, started: this.pool.size, added: 0 };
   }
 
