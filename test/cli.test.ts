@@ -220,7 +220,7 @@ describe("Ctrl-C", () => {
     writeFileSync(input, frames(1000));
     const name = uniqueName("paced");
     const run = spawnShmimg(["run", "--fps", "2", "-i", input, "-o", join(dir, "paced.out"), "-n", name]);
-    await waitFor(() => childrenOf(run.pid).length >= 4, 30_000, "run's producer, workers and consumer");
+    await waitFor(() => childrenOf(run.pid).length >= 3, 30_000, "run's producer, worker(s) and consumer");
     await waitFor(() => /"published":[1-9]/.test(shmimg(["stat", "-n", name, "--json"]).stdout.toString()), 30_000, "the first frame published");
     // As a terminal does: SIGINT to the whole foreground group.
     // (A loaded machine can deschedule this loop long enough for run to stop and reap a child first: ESRCH is fine.)
