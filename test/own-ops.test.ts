@@ -309,7 +309,10 @@ describe("failures", () => {
       process.kill(stopped.pid, "SIGCONT");
     }
     const helper = spawnShmimg(["work", "--name", name, "--op", op]);
-    expect(await consumer.exited).toBe(0);
+    // A stall fails here, saying where, instead of at the test's timeout.
+    const ended = await Promise.race([consumer.exited, Bun.sleep(40_000).then(() => "stalled")]);
+    if (ended === "stalled") throw new Error(`stalled:\n${shmimg(["stat", "--name", name]).stdout}`);
+    expect(ended).toBe(0);
     expect(await producer.exited).toBe(0);
     expect(await helper.exited).toBe(0);
     await stopped.exited;

@@ -118,8 +118,13 @@
  *      thing to go, so an interrupted removal leaves something recognisable.
  *      A stage whose set is removed (EIDRM/EINVAL) or whose raw segment is
  *      marked SHM_DEST stops with exit 2: the pipeline was removed under it.
- *  I11 Frame deadline: a worker writes S.claimedUs right after its claim
- *     CAS. A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
+ *  I11 Frame deadline: a worker writes W.claimingUs in its own table entry
+ *     just before its claim CAS and S.claimedUs right after it; the producer
+ *     clears S.claimedUs when it writes a frame. A claim not stamped yet (a
+ *     worker between its CAS and its stamp, or stopped there) is timed from
+ *     the owner's W.claimingUs, never from the frame's publish time (a frame
+ *     that waited in the ring is not a hung claim).
+ *     A raw slot CLAIMED by a live owner for longer than R.frameTimeoutUs
  *     (set once at creation; 0 = no deadline) has a hung worker (endless op,
  *     silent filter, SIGSTOP): the first stage to notice SIGKILLs the owner
  *     (pid and start time checked) and I5 then redoes the frame like any
@@ -352,6 +357,7 @@ export const W = {
   waitUs: 32, // f64 time waiting for work
   attachedUs: 40, // f64 CLOCK_MONOTONIC when it attached
   bytes: 48, // f64 output bytes committed
+  claimingUs: 56, // f64 CLOCK_MONOTONIC µs just before this worker's latest claim CAS (I11: the deadline of a claim not stamped yet)
 } as const;
 
 /** Byte offset of worker table entry j (0 <= j < MAX_WORKERS). */

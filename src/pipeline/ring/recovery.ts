@@ -67,20 +67,26 @@ function deadSleeper(p: Pipeline, b: number): boolean {
 }
 
 /**
- * When raw slot i was claimed (µs). 0 in S.claimedUs: the claimer was stopped
- * between its CAS and its stamp (a few instructions, I11); without a fallback
- * a SIGSTOP landing there would hold the frame for ever, so the publish stamp,
- * an earlier bound on the claim, stands in.
+ * When raw slot i was claimed (µs). 0 in S.claimedUs: the claimer is between
+ * its CAS and its stamp (a few instructions), or was stopped there (I11).
+ * Then the time it wrote in its worker-table entry just before the CAS
+ * stands in. The frame's publish stamp must not: a frame that waited in the
+ * ring longer than --frame-timeout would get its claimer SIGKILLed within
+ * microseconds of the claim (seen: a healthy worker killed, "held frame seq 7
+ * for 0.0 s").
  */
-function claimedAt(p: Pipeline, i: number): number {
-  return p.slotF64(p.raw, i, S.claimedUs) || p.slotF64(p.raw, i, S.stamp);
+function claimedAt(p: Pipeline, i: number, owner: number): number {
+  const stamped = p.slotF64(p.raw, i, S.claimedUs);
+  if (stamped > 0) return stamped;
+  for (const b of WORKER_ENTRIES) if (p.i32(b + W.pid) === owner) return p.f64(b + W.claimingUs);
+  return 0; // no entry (yet): not overdue; the next pass sees the stamp
 }
 
 /** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I11); `now` in µs. */
 function overdue(p: Pipeline, i: number, now: number): boolean {
   const limit = p.frameTimeoutUs;
   if (limit <= 0) return false;
-  const at = claimedAt(p, i);
+  const at = claimedAt(p, i, ownerOf(p.state(p.raw, i)));
   return at > 0 && now - at > limit;
 }
 
@@ -134,7 +140,7 @@ export function recover(p: Pipeline): RecoveryResult {
         // also ends a stopped process. Once it is gone, a later pass redoes
         // the frame as for any crash (attempts + 1, poisoned at the limit).
         if (p.state(p.raw, i) === w && libc.kill(owner, SIGKILL) === 0)
-          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - claimedAt(p, i)) / 1e6 });
+          res.killed.push({ pid: owner, seq: p.slotF64(p.raw, i, S.seq), heldS: (now - claimedAt(p, i, owner)) / 1e6 });
         continue;
       }
       if (s === State.CLAIMED && !ownerAlive(p, owner, i)) {

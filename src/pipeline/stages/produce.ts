@@ -169,6 +169,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       p.setSlotU32(raw, i, S.len, info.len);
       p.setSlotU32(raw, i, S.attempts, 0);
       p.setSlotF64(raw, i, S.ownerStart, 0); // no claimer yet (see recovery.ts ownerAlive)
+      p.setSlotF64(raw, i, S.claimedUs, 0); // nor a claim time (I11: the previous frame's must not time the next claim)
       try {
         source.readPayload(raw.payloadAddr(i), p.rawViews[i]!);
       } catch (e) {

@@ -69,6 +69,7 @@ function register(p: Pipeline): number {
     p.setF64(b + W.busyUs, 0);
     p.setF64(b + W.waitUs, 0);
     p.setF64(b + W.bytes, 0);
+    p.setF64(b + W.claimingUs, 0);
     p.setF64(b + W.start, selfStartTime());
     p.setF64(b + W.attachedUs, shim.shim_now_us());
     p.setI32(b + W.pid, process.pid);
@@ -226,9 +227,11 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
       for (let k = 0; k < n; k++) {
         const i = run[k]!;
         // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
+        // I11: the time before the CAS times the claim until it is stamped.
+        p.setF64(entry + W.claimingUs, k === 0 ? t0 : shim.shim_now_us());
         if (!p.casState(raw, i, State.READY, claimed)) continue;
         p.setSlotF64(raw, i, S.ownerStart, myStart);
-        p.setSlotF64(raw, i, S.claimedUs, k === 0 ? t0 : shim.shim_now_us()); // I11: the frame deadline runs from here (and stat's claim age)
+        p.setSlotF64(raw, i, S.claimedUs, p.f64(entry + W.claimingUs)); // I11: the frame deadline runs from here (and stat's claim age)
         // The slot may have been recycled between scan and CAS (another worker
         // finished frame n, the producer wrote n + K): re-check I2 now that we
         // own it; only the consumer can change the processed slot from here on.
