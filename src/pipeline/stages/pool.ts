@@ -68,12 +68,13 @@ export class Pool {
   }
 
   /**
-   * Called on every sample (~100 ms) with the pids of run's processes (its
-   * own included) and of its live workers: true when one more worker should
-   * start now: how many more workers to start (size is then already counted up).
+   * Called on every sample (sampleMs) with the pids of run's processes (its
+   * own included) and of its live workers; returns how many more workers to
+   * start now (0 mostly; size is then already counted up).
    */
   grow(p: Pipeline, pids: number[], workerPids: number[], nowMs: number): number {
-    if (this.size >= this.max || p.i32(R.abort) !== Abort.NONE) return 0;
+    // No live worker: dead ones are being replaced (restarts.ts), not grown.
+    if (this.size >= this.max || workerPids.length === 0 || p.i32(R.abort) !== Abort.NONE) return 0;
     const w = ourWorkers(p, workerPids);
     const m: Mark = { atMs: nowMs, idle: machineIdleTicks(), ours: pids.reduce((s, pid) => s + cpuTicksOf(pid), 0), waiting: framesWait(p) && w.asleep === 0, waitUs: w.waitUs };
     const prev = this.mark;
