@@ -18,7 +18,8 @@
  * taken yet (WORK only): the worker that takes it clears the stamp before its
  * next scan, which sees what the skipped post published. The woken worker
  * takes a batch and, if it leaves work behind and fewer workers than cores
- * are awake, posts again (the claim scan does). So each publication still
+ * minus one are awake, posts again (the claim scan does). The producer posts
+ * a small frame only when no worker is awake to take it (E3). So each publication still
  * reaches a worker that will scan, but a frame wakes at most one worker and a
  * burst of frames wakes them one at a time, not all (no thundering herd).
  * Conditions every waiter must see (eos, abort, a recovered frame) use
