@@ -1,7 +1,7 @@
-import { byteMovers } from "../formats/choose";
 import { defineCommand } from "citty";
 import { InvalidInput } from "../errors";
 import { parseChain } from "../ops/chain";
+import { byteMovers } from "../formats/choose";
 import { checkName, MAX_FRAME_TIMEOUT_S } from "../pipeline/ring/pipeline";
 import { usableCores } from "../pipeline/ipc/proc";
 import { runPipeline, type RunReport } from "../pipeline/stages/supervisor";

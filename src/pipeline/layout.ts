@@ -193,8 +193,9 @@
  *     it). The producer defers only for frames small enough that one batch
  *     holds 4 or more (BATCH_BYTES): a woken worker's batch covers them.
  *     A worker passes a wake on only while fewer workers are awake than its
- *     cores minus one (the producer and consumer need a core; at least 1). The stamp expires, so a woken worker killed before clearing it
- *     (or a sleeper count left too high by kill -9) delays wake-ups by at most
+ *     cores minus one (the producer and consumer need a core; at least 1).
+ *     The stamp expires, so a woken worker killed before clearing it (or a
+ *     sleeper count left too high by kill -9) delays wake-ups by at most
  *     WAKE_PENDING_MS; a worker slow to get a CPU costs the same at most.
  *  E3 Awake workers need no wake-up (WORK, producer): a small frame (a batch
  *     holds 4 or more) is not posted while some registered worker is not

@@ -201,6 +201,7 @@ export class Pipeline {
     const odd = Atomics.load(this.raw.i32, D.gen >> 2) & 1;
     return { delivered: f[base]!, offset: f[base + 1]!, lastSeq: f[base + 2]!, tailHash: this.raw.u32[(odd ? D.hash1 : D.hash0) >> 2]! };
   }
+
   /** Workers registered in the worker table now (pid > 0: not reserved, not left, maybe dead but not yet recovered). */
   liveWorkers(): number {
     let live = 0;

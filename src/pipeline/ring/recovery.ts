@@ -16,12 +16,16 @@ import { Abort, Eos, H, Heal, ownerOf, P, packState, R, S, State, stateOf, U, W,
 import type { Pipeline } from "./pipeline";
 import { poison } from "./handback";
 
+/** Byte offset of pid's worker-table entry, or -1. */
+function entryOf(p: Pipeline, pid: number): number {
+  for (const b of WORKER_ENTRIES) if (p.i32(b + W.pid) === pid) return b;
+  return -1;
+}
+
 /** Start time recorded for pid in the worker table (0 if unknown). */
 function workerStart(p: Pipeline, pid: number): number {
-  for (const b of WORKER_ENTRIES) {
-    if (p.i32(b + W.pid) === pid) return p.f64(b + W.start);
-  }
-  return 0;
+  const b = entryOf(p, pid);
+  return b < 0 ? 0 : p.f64(b + W.start);
 }
 
 /**
@@ -78,8 +82,8 @@ function deadSleeper(p: Pipeline, b: number): boolean {
 function claimedAt(p: Pipeline, i: number, owner: number): number {
   const stamped = p.slotF64(p.raw, i, S.claimedUs);
   if (stamped > 0) return stamped;
-  for (const b of WORKER_ENTRIES) if (p.i32(b + W.pid) === owner) return p.f64(b + W.claimingUs);
-  return 0; // no entry (yet): not overdue; the next pass sees the stamp
+  const b = entryOf(p, owner);
+  return b < 0 ? 0 : p.f64(b + W.claimingUs); // no entry (yet): not overdue; the next pass sees the stamp
 }
 
 /** Raw slot i has been CLAIMED for longer than the pipeline's --frame-timeout (I11); `now` in µs. */

@@ -18,6 +18,9 @@ import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkRemoved, Peers, StageFailed } from "./peers";
 import { BATCH_BYTES, BATCH_FRAMES } from "./work";
+
+/** Frames between two reads of the live-worker count (E3). */
+const LIVE_EVERY = 64;
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
@@ -103,13 +106,16 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
   /** A worker is processing the frame in the slot we wait for. */
   const inFlight = () => stateOf(p.state(raw, i)) === State.CLAIMED;
   const tick = () => peers.tick(`a free raw slot for frame n=${n}`);
-  /** Some worker is awake (E3): it scans the ring again before it sleeps. The live count is re-read every ms. */
+  /**
+   * No worker is awake to scan the ring again before it sleeps (E3). The live
+   * count (a worker-table scan) is re-read every LIVE_EVERY frames: too high
+   * for a while is covered by the backlog rule, too low only posts more.
+   */
   let live = 0;
-  let liveAt = -1e9;
+  let liveFor = 0;
   const noneAwake = (): boolean => {
-    const now = shim.shim_now_us();
-    if (now - liveAt > 1000) {
-      liveAt = now;
+    if (liveFor-- <= 0) {
+      liveFor = LIVE_EVERY;
       live = p.liveWorkers();
     }
     return live - p.work.sleeping() <= 0;
@@ -192,7 +198,7 @@ function loop(p: Pipeline, source: FrameSource, o: ProduceOptions): ProduceStats
       // awake takes it in its next scan, and a wake-up on its way covers it
       // (E2, E3). A large frame wakes a worker of its own.
       const small = info.len * 4 <= BATCH_BYTES;
-      if (!small || noneAwake() || backlog(n)) p.work.post(1, small);
+      if (!small || backlog(n) || noneAwake()) p.work.post(1, small);
       peers.frameDone();
     }
   } catch (e) {

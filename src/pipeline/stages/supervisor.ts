@@ -78,7 +78,7 @@ class Supervisor {
   private readonly t0 = performance.now();
   private readonly report: RunReport;
   private readonly children = new Children(["--parent-pid", String(process.pid)]);
-  /** Workers kept: min(--workers, cores) at first, more while a window shows they help (pool.ts). */
+  /** Workers kept: one fewer than the cores at first (or --min-workers), more while a window shows they help (pool.ts). */
   private readonly pool: Pool;
   private readonly restarts = { producer: new RestartLimiter(), worker: new RestartLimiter(), consumer: new RestartLimiter() };
   /** Signal number that stops the run (0 while running). */
@@ -198,7 +198,7 @@ class Supervisor {
     this.children.spawn("consumer", ["consume", "--name", o.name, ...o.consumerArgs, ...o.stageArgs, ...extra], { stdin: "ignore", stdout: "inherit" }, byteMoverEnv(o.byteMovers?.consumer));
   }
 
-  /** Until every child has exited: sample every 100 ms, apply the exit policy to each exit. */
+  /** Until every child has exited: sample (every pool.sampleMs), grow the pool, apply the exit policy to each exit. */
   private async loop(p: Pipeline): Promise<void> {
     let lastProgress = 0;
     while (this.children.size > 0) {
@@ -213,7 +213,7 @@ class Supervisor {
     }
   }
 
-  /** One more worker when a window shows frames waiting while CPUs idle (pool.ts). */
+  /** More workers when a window shows frames waiting for busy workers while CPUs idle (pool.ts). */
   private growPool(p: Pipeline): void {
     if (this.stopping || this.consumerDoneAt) return;
     const more = this.pool.grow(p, [process.pid, ...this.children.pids()], this.children.pids("worker"), performance.now());

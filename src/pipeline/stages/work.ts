@@ -228,10 +228,11 @@ function loop(p: Pipeline, chain: Chain, o: WorkOptions, entry: number): WorkSta
         const i = run[k]!;
         // Claim: READY -> CLAIMED(me) in one CAS that also names the owner.
         // I11: the time before the CAS times the claim until it is stamped.
-        p.setF64(entry + W.claimingUs, k === 0 ? t0 : shim.shim_now_us());
+        const claimAt = k === 0 ? t0 : shim.shim_now_us();
+        p.setF64(entry + W.claimingUs, claimAt);
         if (!p.casState(raw, i, State.READY, claimed)) continue;
         p.setSlotF64(raw, i, S.ownerStart, myStart);
-        p.setSlotF64(raw, i, S.claimedUs, p.f64(entry + W.claimingUs)); // I11: the frame deadline runs from here (and stat's claim age)
+        p.setSlotF64(raw, i, S.claimedUs, claimAt); // I11: the frame deadline runs from here (and stat's claim age)
         // The slot may have been recycled between scan and CAS (another worker
         // finished frame n, the producer wrote n + K): re-check I2 now that we
         // own it; only the consumer can change the processed slot from here on.
