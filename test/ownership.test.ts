@@ -68,8 +68,8 @@ describe("rings that cannot be mapped", () => {
     expect(r.code).toBe(2);
   });
 
-  test("a 1 KB input whose header claims 16384x16384 rgba32 is exit 2 for run, not a denial of service; nothing is left", () => {
-    const name = uniqueName("dos");
+  /** 1 KB of input whose first header claims a 16384x16384 rgba32 frame (1 GiB). */
+  const hugeClaim = (): Buffer => {
     const head = Buffer.alloc(1024);
     head.writeUInt32LE(0x464d4853, 0);
     head.writeUInt16LE(1, 4);
@@ -78,10 +78,25 @@ describe("rings that cannot be mapped", () => {
     head.writeUInt32LE(16384, 12);
     head.writeUInt32LE(3, 16);
     head.writeUInt32LE(16384 * 16384 * 4, 20);
-    const r = shmimg(["run", "--name", name, "--op", "invert"], { stdin: head });
+    return head;
+  };
+
+  test("a 1 KB input whose header claims 16384x16384 rgba32 with 4 slots is exit 2 for run (ring over the map limit); nothing is left", () => {
+    const name = uniqueName("dos");
+    const r = shmimg(["run", "--name", name, "--op", "invert", "--slots", "4"], { stdin: hugeClaim() });
     expect(r.stderr).toMatch(/^ERROR: .*more than one segment can be mapped/m);
     expect(objectsOf(name)).toEqual([]);
     expect(r.code).toBe(2);
+  });
+
+  test("the same input with the default 3 slots for 2 workers (3 GiB, mapped lazily) ends at once with exit 3, a partial frame, not a denial of service; nothing is left", () => {
+    const name = uniqueName("dos3");
+    const t0 = performance.now();
+    const r = shmimg(["run", "--name", name, "--op", "invert", "--workers", "2"], { stdin: hugeClaim() });
+    expect(r.stderr.toString()).toMatch(/^ERROR: partial frame at seq 0: expected 1073741824 bytes, got 992/m);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(objectsOf(name)).toEqual([]);
+    expect(r.code).toBe(3);
   });
 
   test("a segment left with an all-zero header by a creator that died at once is ours to clean", () => {

@@ -8,6 +8,7 @@ import { ptr } from "bun:ffi";
 import { libc } from "../native/libc";
 import { Chain, parseChain } from "../ops/chain";
 import { autoSlots } from "../pipeline/ring/pipeline";
+import { usableCores } from "../pipeline/ipc/proc";
 import { payloadBytes, type Format } from "../frame/format";
 import { frameOffset, makePattern } from "../frame/gen";
 
@@ -22,7 +23,7 @@ export function cpuCeiling(w: number, h: number, fmt: Format, spec: string, coun
   const len = payloadBytes(w, h, fmt);
   const g = chain.out({ w, h, fmt });
   const outLen = payloadBytes(g.w, g.h, g.fmt);
-  const K = autoSlots(Math.max(len, outLen));
+  const K = autoSlots(Math.max(len, outLen), usableCores());
   const pattern = makePattern(w, h, fmt, seed);
   const src = Array.from({ length: K }, (_, i) => pattern.slice(frameOffset(i, len), frameOffset(i, len) + len));
   const dst = Array.from({ length: K }, () => new Uint8Array(outLen));
@@ -44,7 +45,7 @@ export function cpuCeiling(w: number, h: number, fmt: Format, spec: string, coun
 
 /** Copy bandwidth over a ring of K frame-size buffer pairs; best of several rounds. */
 export function memcpyCeiling(bytes: number, seconds: number) {
-  const K = autoSlots(bytes);
+  const K = autoSlots(bytes, usableCores());
   const src = Array.from({ length: K }, (_, i) => new Uint8Array(bytes).fill(i + 1));
   const dst = Array.from({ length: K }, () => new Uint8Array(bytes).fill(0));
   const srcA = src.map((b) => ptr(b));

@@ -10,6 +10,8 @@ import { Chain, parseChain } from "../ops/chain";
 import { ringOptions, type Geometry } from "../pipeline/ring/sizing";
 import { DEFAULT_FRAME_TIMEOUT_S, MAX_FRAME_TIMEOUT_S, type CreateOptions } from "../pipeline/ring/pipeline";
 import type { WhenFull } from "../pipeline/stages/produce";
+import { MAX_WORKERS } from "../pipeline/layout";
+import { usableCores } from "../pipeline/ipc/proc";
 
 export const nameArg = {
   name: { type: "string", alias: "n", description: "Pipeline name; stages started in other shells find the pipeline by it.", default: "default", valueHint: "P" },
@@ -86,7 +88,7 @@ export function num(value: unknown, flag: string, min: number, max: number, inte
 }
 
 export const geometryArgs = {
-  slots: { type: "string", description: "Slots per ring (frames in flight); default: about 32 MiB per ring, 4..64 slots.", valueHint: "K" },
+  slots: { type: "string", description: "Slots per ring (frames in flight); default: about 8 MiB per ring, at least one per worker (--workers, else the CPUs) plus one, 3..64.", valueHint: "K" },
   "max-size": { type: "string", description: "Largest frame the rings must hold, as WIDTHxHEIGHT.", valueHint: "WxH" },
   "max-format": { type: "string", description: "Largest pixel format the rings must hold (gray8, rgb24, rgba32, yuv420p).", default: "rgba32", valueHint: "F" },
   "max-attempts": { type: "string", description: "Attempts at one frame (a worker died on it, its op failed, or it hung past --frame-timeout) before the stream fails with exit 4.", default: "3", valueHint: "N" },
@@ -141,6 +143,7 @@ export function ringArgs(name: string, args: Record<string, unknown>, first?: Ge
     max,
     chainOut: chain && ((g) => chain.out(g)),
     slots: args.slots ? num(args.slots, "slots", 2, 1024) : undefined,
+    workers: args.workers ? num(args.workers, "workers", 1, MAX_WORKERS) : usableCores(),
     maxAttempts: num(args["max-attempts"] ?? "3", "max-attempts", 1, 1000),
     frameTimeoutS: num(args["frame-timeout"] ?? String(DEFAULT_FRAME_TIMEOUT_S), "frame-timeout", 0, MAX_FRAME_TIMEOUT_S, false),
   });

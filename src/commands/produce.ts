@@ -47,6 +47,7 @@ export default defineCommand({
     resume: { type: "boolean", description: "(used by run) Continue the stream of a producer that died, from the input position it recorded; the input must be the same regular file (or PNG folder).", default: false, internal: true },
     create: { type: "boolean", description: "(used by run) Create the pipeline, sized from the first frame unless --max-size is given, and print 'created raw=SHMID proc=SHMID sem=SEMID' on stdout.", default: false, internal: true },
     op: { type: "string", description: "(with --create) Op chain, to size the processed ring.", valueHint: "CHAIN", internal: true },
+    workers: { type: "string", description: "(with --create) The most workers run may start: without --slots the rings get at least one slot per worker plus one (default: the CPUs).", valueHint: "N", internal: true },
     ...parentPidArg,
     ...geometryArgs,
   },

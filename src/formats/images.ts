@@ -31,7 +31,6 @@
 import { ptr } from "bun:ffi";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, isAbsolute, join, resolve } from "node:path";
-import { encode } from "fast-png";
 import { InvalidInput, PartialFrame } from "../errors";
 import { Format, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
@@ -411,7 +410,7 @@ export class ImageSink implements FrameSink {
       channels = info.fmt === Format.gray8 ? 1 : info.fmt === Format.rgb24 ? 3 : 4;
       data = view.subarray(0, payloadBytes(w, h, info.fmt));
     }
-    return encode({ width: w, height: h, data, channels, depth: 8 });
+    return (require("fast-png") as typeof import("fast-png")).encode({ width: w, height: h, data, channels, depth: 8 });
   }
 
   private fileName(index: number, info: FrameInfo): string {

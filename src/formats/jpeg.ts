@@ -13,11 +13,17 @@
  * rgba32's alpha is dropped (JPEG has none), yuv420p is converted to RGB with
  * the BT.601 limited-range formula of convert.ts first.
  */
-import { decode, encode } from "jpeg-js";
 import { InvalidInput } from "../errors";
 import { Format, MAX_DIMENSION, payloadBytes } from "../frame/format";
 import { yuv420pToRgb24 } from "./convert";
 import type { FrameInfo } from "./types";
+
+/**
+ * The image libraries (jpeg-js here, pngjs, node:zlib and fast-png in the PNG
+ * code) load on first use: evaluating them cost every stage ~5 ms of its
+ * start (measured on `consume`), and most streams never hold an image.
+ */
+const jpegJs = (): typeof import("jpeg-js") => require("jpeg-js");
 
 export const JPEG_DEFAULT_QUALITY = 90;
 
@@ -72,7 +78,7 @@ export function decodeJpeg(bytes: Uint8Array, where: string, info: FrameInfo): U
   if (hdr.w < 1 || hdr.h < 1 || hdr.w > MAX_DIMENSION || hdr.h > MAX_DIMENSION) throw new InvalidInput(`${where}: field size ${hdr.w}x${hdr.h} is outside 1..${MAX_DIMENSION}`);
   let img: { width: number; height: number; data: Uint8Array };
   try {
-    img = decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: 300, maxMemoryUsageInMB: 2048 });
+    img = jpegJs().decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: 300, maxMemoryUsageInMB: 2048 });
   } catch (e) {
     throw new InvalidInput(`${where}: field data: not a decodable JPEG (${(e as Error).message}); remove or re-encode the file`);
   }
@@ -111,5 +117,5 @@ export function encodeJpeg(view: Uint8Array, info: FrameInfo, quality: number): 
     }
     rgba[d + 3] = 255;
   }
-  return new Uint8Array(encode({ width: w, height: h, data: rgba }, quality).data);
+  return new Uint8Array(jpegJs().encode({ width: w, height: h, data: rgba }, quality).data);
 }

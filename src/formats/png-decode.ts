@@ -52,8 +52,7 @@
  * Ring formats: gray -> gray8; RGB and palette -> rgb24; anything with alpha
  * (gray+alpha, RGBA, or a tRNS chunk on gray, RGB or palette) -> rgba32.
  */
-import { PNG } from "pngjs";
-import { inflateSync } from "node:zlib";
+import type { PNG } from "pngjs";
 import { Format, MAX_DIMENSION } from "../frame/format";
 
 /** A PNG the reader refuses; the message names the chunk, the caller adds the file. */
@@ -204,7 +203,7 @@ function checkImageData(hd: PngHeader): void {
   const tooMuch = () => new PngError(`IDAT: more image data than the ${need} bytes ${hd.w}x${hd.h}${hd.interlaced ? " interlaced" : ""} needs (data past the last row); the file is damaged`);
   try {
     // Bounded: a small stream that inflates to gigabytes stops one byte past the need.
-    raw = inflateSync(z, { maxOutputLength: need + 1 });
+    raw = (require("node:zlib") as typeof import("node:zlib")).inflateSync(z, { maxOutputLength: need + 1 });
   } catch (e) {
     const why = (e as Error).message;
     if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooMuch();
@@ -249,7 +248,7 @@ export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedP
   let png: ReturnType<typeof PNG.sync.read>;
   try {
     // CRCs were checked above (natively); pngjs would compute them again in JS.
-    png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, hd.end), { checkCRC: false } as Parameters<typeof PNG.sync.read>[1]);
+    png = (require("pngjs") as { PNG: typeof PNG }).PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, hd.end), { checkCRC: false } as Parameters<typeof PNG.sync.read>[1]);
   } catch (e) {
     const why = (e as Error)?.message ?? String(e);
     const index = /index (\d+) not in palette/.exec(why);

@@ -18,8 +18,10 @@ export interface SizingOptions {
   max: Geometry;
   /** Output geometry of the op chain for an input geometry; throws when the chain refuses it. */
   chainOut?: (g: Geometry) => Geometry;
-  /** Slots per ring; default from the slot size (autoSlots). */
+  /** Slots per ring; default from the slot size and the workers (autoSlots). */
   slots?: number;
+  /** The most workers that will take frames (sizes the default slot count). */
+  workers: number;
   maxAttempts: number;
   frameTimeoutS?: number;
 }
@@ -47,6 +49,6 @@ export function ringOptions(o: SizingOptions): CreateOptions {
       } catch {}
     }
   }
-  const slots = o.slots ?? autoSlots(Math.max(rawBytes, procBytes));
+  const slots = o.slots ?? autoSlots(Math.max(rawBytes, procBytes), o.workers);
   return { name: o.name, slots, maxW: w, maxH: h, maxFormat: fmt, procSlotBytes: procBytes + OUTPUT_GUARD, maxAttempts: o.maxAttempts, frameTimeoutS: o.frameTimeoutS };
 }

@@ -132,7 +132,7 @@ class Supervisor {
       log.info(`run: resuming pipeline "${o.name}" after ${t.delivered} frames delivered by an earlier run${t.needsProducer ? `, input from frame ${t.committed}` : ", input already complete"}`);
       if (t.needsProducer) this.spawnProducer(["--resume"]);
     } else {
-      const producer = this.spawnProducer(["--create", "--op", o.op]);
+      const producer = this.spawnProducer(["--create", "--op", o.op, "--workers", String(o.workers)]);
       // In parallel with the producer's start (start-up is most of a short job):
       // they wait for the rings this producer creates (--wait-for, openWhenCreated).
       const waitFor = ["--wait-for", String(producer.proc.pid)];
