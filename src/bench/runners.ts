@@ -71,6 +71,12 @@ export interface ShmOptions {
   deliveries?: boolean;
   /** Extra arguments for run (e.g. --max-size for an empty stream). */
   extra?: string[];
+  /**
+   * false: no per-process stage log (its hook costs every stage a module load
+   * and a /proc read at exit, ~1-3 ms of a short job that ffmpeg does not pay);
+   * CPU is then run's wait4 rusage, which includes the stages it waited for.
+   */
+  stageLog?: boolean;
 }
 
 /** (a): one `shmimg run`. */
@@ -89,7 +95,7 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, [STAGE_LOG_ENV]: log, SHMIMG_QUIET: "1" },
+    env: o.stageLog === false ? { ...process.env, SHMIMG_QUIET: "1" } : { ...process.env, [STAGE_LOG_ENV]: log, SHMIMG_QUIET: "1" },
   });
   const out = new Response(proc.stdout).text();
   const err = new Response(proc.stderr).text();
@@ -105,7 +111,7 @@ export async function runShm(o: ShmOptions): Promise<RunResult> {
   try {
     cleanByName(name, true); // normally already removed by run itself
   } catch {}
-  const procs = readStageLog(log).map(fromStage);
+  const procs = o.stageLog === false ? [fromRusage("run (all stages)", proc)] : readStageLog(log).map(fromStage);
   rmSync(log, { force: true });
   let report: RunReport | undefined;
   try {

@@ -4,7 +4,9 @@
  * ffmpeg (`-vf negate` / `hflip,negate`) and a GStreamer shmsink -> shmsrc
  * hop that applies no op, in the same run; plus `shmimg --version`, the floor
  * of any shmimg process. A tool that is missing is a skipped row with the
- * reason. Wall = first spawn to last exit, best of --repeat runs.
+ * reason. Wall = first spawn to last exit, best of --repeat runs. shmimg runs
+ * without the per-stage log (CPU from run's rusage, which covers its stages),
+ * so it pays nothing the other tools do not.
  */
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -66,7 +68,7 @@ export async function runShortJobs(b: Bench, spec: ShortJobsSpec): Promise<Short
       const workers = b.cfg.nproc;
       rows.push(
         row("shm", `shmimg run --op ${job.op} (${workers} workers)`, await best(`${spec.id} ${job.id} shm`, () =>
-          runShm({ dir: b.cfg.dir, file, workers, op: job.op, timeoutS: b.timeoutS, extra: ["--in-format", "rawvideo", "--size", job.size, "--pix-fmt", job.format, "--out-format", "rawvideo"] }),
+          runShm({ dir: b.cfg.dir, file, workers, op: job.op, timeoutS: b.timeoutS, stageLog: false, extra: ["--in-format", "rawvideo", "--size", job.size, "--pix-fmt", job.format, "--out-format", "rawvideo"] }),
         )),
       );
       const ffArgs = ["-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", job.format, "-s", job.size, "-i", file, "-vf", job.ffmpegFilter, "-f", "rawvideo", "-y", "/dev/null"];
