@@ -10,7 +10,7 @@ import { Spin, SPIN_MAX_US, SPIN_MIN_US, SPIN_START_US } from "../src/pipeline/r
 import { usableCores } from "../src/pipeline/ipc/proc";
 import { availableParallelism } from "node:os";
 import { readStreamInfo, writeStreamInfo } from "../src/pipeline/ring/stream";
-import type { Pipeline } from "../src/pipeline/ring/pipeline";
+import { autoSlots, type Pipeline } from "../src/pipeline/ring/pipeline";
 
 const info = () => ({ w: 0, h: 0, fmt: 1 as const, seq: 0, len: 0 });
 
@@ -91,6 +91,28 @@ describe("layout and ring arithmetic", () => {
     expect(parseSize("1920x1080")).toEqual({ w: 1920, h: 1080 });
     expect(parseSize("0x10")).toBeUndefined();
     expect(parseSize("20000x10")).toBeUndefined();
+  });
+});
+
+describe("default slot count (autoSlots)", () => {
+  test("about 8 MiB per ring, 3..64 slots, at least one per worker plus one up to 256 MiB per ring", () => {
+    const rgb = (w: number, h: number) => w * h * 3;
+    // Small frames: 64 slots, whatever the workers.
+    expect(autoSlots(rgb(8, 8), 1)).toBe(64);
+    expect(autoSlots(64 * 64, 64)).toBe(64);
+    // Mid frames: the 8 MiB budget (8 MiB / 691,200 B = 12).
+    expect(autoSlots(rgb(640, 360), 2)).toBe(12);
+    expect(autoSlots(rgb(320, 240), 2)).toBe(36);
+    // Big frames: at least 3, and one per worker plus one.
+    expect(autoSlots(rgb(1920, 1080), 1)).toBe(3);
+    expect(autoSlots(rgb(1920, 1080), 2)).toBe(3);
+    expect(autoSlots(rgb(1920, 1080), 16)).toBe(17);
+    expect(autoSlots(rgb(640, 360), 16)).toBe(17);
+    // The worker floor stops at 256 MiB per ring (1080p: 43), and at 64 slots.
+    expect(autoSlots(rgb(1920, 1080), 64)).toBe(43);
+    expect(autoSlots(rgb(640, 360), 64)).toBe(64);
+    // A frame larger than the whole budget still gets 3 slots.
+    expect(autoSlots(16384 * 16384 * 4, 64)).toBe(3);
   });
 });
 

@@ -62,6 +62,8 @@ export function checkName(name: string): string {
 
 /** Bytes per ring the automatic slot count aims at (see autoSlots). */
 export const RING_BUDGET_BYTES = 8 << 20;
+/** The one-slot-per-worker floor stops here (a 64-CPU machine, 1080p frames: 41 slots, not 65). */
+export const RING_MAX_BYTES = 256 << 20;
 export const MIN_AUTO_SLOTS = 3;
 export const MAX_AUTO_SLOTS = 64;
 
@@ -73,11 +75,13 @@ export const MAX_AUTO_SLOTS = 64;
  * `hflip,invert`: 92 ms with 48 slots, 85 with 12), and a ring that stays in
  * the cache is copied faster (600 frames of 1080p `invert`: 770 ms with 3
  * slots, 855 with 4, 950 with 5; worker and producer CPU both ~20% lower).
- * The worker floor keeps a big machine's workers busy on big frames.
+ * The worker floor keeps a big machine's workers busy on big frames, up to
+ * RING_MAX_BYTES per ring.
  */
 export function autoSlots(slotBytes: number, workers: number): number {
-  const floor = Math.max(MIN_AUTO_SLOTS, Math.min(MAX_AUTO_SLOTS, workers + 1));
-  return Math.max(floor, Math.min(MAX_AUTO_SLOTS, Math.floor(RING_BUDGET_BYTES / Math.max(slotBytes, 1))));
+  const bytes = Math.max(slotBytes, 1);
+  const floor = Math.max(MIN_AUTO_SLOTS, Math.min(MAX_AUTO_SLOTS, workers + 1, Math.floor(RING_MAX_BYTES / bytes)));
+  return Math.max(floor, Math.min(MAX_AUTO_SLOTS, Math.floor(RING_BUDGET_BYTES / bytes)));
 }
 
 export class Pipeline {
