@@ -88,7 +88,7 @@ export function num(value: unknown, flag: string, min: number, max: number, inte
 }
 
 export const geometryArgs = {
-  slots: { type: "string", description: "Slots per ring (frames in flight); default: about 8 MiB per ring, at least one per worker (--workers, else the CPUs) plus one up to 256 MiB per ring, 3..64.", valueHint: "K" },
+  slots: { type: "string", description: "Slots per ring (frames in flight); default: about 8 MiB per ring, at least one per worker plus one (run: --workers; init: the CPUs) up to 256 MiB per ring, 3..64.", valueHint: "K" },
   "max-size": { type: "string", description: "Largest frame the rings must hold, as WIDTHxHEIGHT.", valueHint: "WxH" },
   "max-format": { type: "string", description: "Largest pixel format the rings must hold (gray8, rgb24, rgba32, yuv420p).", default: "rgba32", valueHint: "F" },
   "max-attempts": { type: "string", description: "Attempts at one frame (a worker died on it, its op failed, or it hung past --frame-timeout) before the stream fails with exit 4.", default: "3", valueHint: "N" },
