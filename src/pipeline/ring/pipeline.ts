@@ -62,7 +62,7 @@ export function checkName(name: string): string {
 
 /** Bytes per ring the automatic slot count aims at (see autoSlots). */
 export const RING_BUDGET_BYTES = 8 << 20;
-/** The one-slot-per-worker floor stops here (a 64-CPU machine, 1080p frames: 41 slots, not 65). */
+/** The one-slot-per-worker floor stops here (a 64-CPU machine, 1080p frames: 43 slots, not 65). */
 export const RING_MAX_BYTES = 256 << 20;
 export const MIN_AUTO_SLOTS = 3;
 export const MAX_AUTO_SLOTS = 64;
