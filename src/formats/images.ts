@@ -38,6 +38,9 @@ import { JPEG_DEFAULT_QUALITY, decodeJpeg, encodeJpeg, isJpeg, jpegFormat, jpegH
 import { decodePng, PngError, type DecodedPng } from "./png-decode";
 import { type FrameInfo, type FrameSink, type FrameSource, type Input, type Output, type SinkOptions, type SourcePosition, type StreamInfo, resumeStream, streamPosition } from "./types";
 
+// Loaded on first use, not at every stage's start (see jpeg.ts).
+const fastPng = (): typeof import("fast-png") => require("fast-png");
+
 export type ImageKind = "png" | "jpeg";
 /** Which files an input lists: one kind, or both ("image", for --in-format auto). */
 export type ImageFilter = ImageKind | "image";
@@ -410,7 +413,7 @@ export class ImageSink implements FrameSink {
       channels = info.fmt === Format.gray8 ? 1 : info.fmt === Format.rgb24 ? 3 : 4;
       data = view.subarray(0, payloadBytes(w, h, info.fmt));
     }
-    return (require("fast-png") as typeof import("fast-png")).encode({ width: w, height: h, data, channels, depth: 8 });
+    return fastPng().encode({ width: w, height: h, data, channels, depth: 8 });
   }
 
   private fileName(index: number, info: FrameInfo): string {

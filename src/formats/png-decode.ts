@@ -52,8 +52,11 @@
  * Ring formats: gray -> gray8; RGB and palette -> rgb24; anything with alpha
  * (gray+alpha, RGBA, or a tRNS chunk on gray, RGB or palette) -> rgba32.
  */
-import type { PNG } from "pngjs";
 import { Format, MAX_DIMENSION } from "../frame/format";
+
+// Loaded on first use, not at every stage's start (see jpeg.ts).
+const pngjs = (): typeof import("pngjs") => require("pngjs");
+const zlib = (): typeof import("node:zlib") => require("node:zlib");
 
 /** A PNG the reader refuses; the message names the chunk, the caller adds the file. */
 export class PngError extends Error {}
@@ -203,7 +206,7 @@ function checkImageData(hd: PngHeader): void {
   const tooMuch = () => new PngError(`IDAT: more image data than the ${need} bytes ${hd.w}x${hd.h}${hd.interlaced ? " interlaced" : ""} needs (data past the last row); the file is damaged`);
   try {
     // Bounded: a small stream that inflates to gigabytes stops one byte past the need.
-    raw = (require("node:zlib") as typeof import("node:zlib")).inflateSync(z, { maxOutputLength: need + 1 });
+    raw = zlib().inflateSync(z, { maxOutputLength: need + 1 });
   } catch (e) {
     const why = (e as Error).message;
     if ((e as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") throw tooMuch();
@@ -245,10 +248,10 @@ export function decodePng(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedP
       `IHDR: bit depth 16 (${ct.name}) is more than the ring's 8 bits per sample; pass --depth 8 to scale the samples as netpbm's pamdepth 255 does (v * 255 / 65535, rounded), or convert the file first`,
     );
   checkImageData(hd);
-  let png: ReturnType<typeof PNG.sync.read>;
+  let png: ReturnType<typeof import("pngjs").PNG.sync.read>;
   try {
     // CRCs were checked above (natively); pngjs would compute them again in JS.
-    png = (require("pngjs") as { PNG: typeof PNG }).PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, hd.end), { checkCRC: false } as Parameters<typeof PNG.sync.read>[1]);
+    png = pngjs().PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, hd.end), { checkCRC: false } as Parameters<typeof import("pngjs").PNG.sync.read>[1]);
   } catch (e) {
     const why = (e as Error)?.message ?? String(e);
     const index = /index (\d+) not in palette/.exec(why);

@@ -18,13 +18,13 @@ import { recover } from "../ring/recovery";
 import { joinRole, leaveRole } from "../ipc/sems";
 import { checkRemoved, Peers, StageFailed } from "./peers";
 import { BATCH_BYTES, BATCH_FRAMES } from "./work";
-
-/** Frames between two reads of the live-worker count (E3). */
-const LIVE_EVERY = 64;
 import { selfStartTime } from "../ipc/proc";
 import type { Pipeline } from "../ring/pipeline";
 import type { FrameSource, SourcePosition } from "../../formats/types";
 import { writeStreamInfo } from "../ring/stream";
+
+/** Frames between two reads of the live-worker count (E3). */
+const LIVE_EVERY = 64;
 
 export type WhenFull = "block" | "drop" | "fail";
 
