@@ -13,7 +13,7 @@ import { consumeReport, incompleteStream, progressLine } from "../pipeline/stage
 import { LatencyLog } from "../io/latency-log";
 import { jsonArg, jsonOutArg, latencyOutArg, nameArg, num, outputArgs, parentPidArg, waitForArg, reportTarget, sharedGroupArg, timeoutArg, verboseArg } from "./args";
 import { consumeSummary } from "./summary";
-import { checkFramesStdout } from "../io/stdio";
+import { checkFramesStdout, isTerminal } from "../io/stdio";
 
 export const example = "shmimg consume --name cam --output out.shm";
 
@@ -77,7 +77,7 @@ export default defineCommand({
       closeOutput = close;
       const lat = args["latency-out"] ? new LatencyLog() : undefined;
       const t0 = performance.now();
-      const tty = !!process.stderr.isTTY && !process.env.SHMIMG_QUIET;
+      const tty = isTerminal(2) && !process.env.SHMIMG_QUIET;
       const onProgress = tty ? (frames: number, bytes: number) => process.stderr.write(`\r\x1b[K${progressLine(p, at.delivered, frames, bytes, (performance.now() - t0) / 1000)}`) : undefined;
       // The output may be opened with frame 0 (its format is the input's): the tail reader comes with it.
       const s = consume(p, sink, out, { timeoutS, onLatency: lat?.add, onProgress, tailHash: (off: number) => (tail ? tail.hash(off) : 0) });

@@ -10,7 +10,7 @@ import { Heal, MAX_WORKERS } from "../pipeline/layout";
 import { absolute, fnv1a, identityOfArg, identityOfFd } from "../io/identity";
 import { log, printError } from "../log";
 import { depthArg, failed, geometryArgs, inputArgs, jsonArg, jsonOutArg, latencyOutArg, num, outputArgs, reportTarget, timeoutArg, verboseArg, whenFull } from "./args";
-import { checkFramesStdin, checkFramesStdout } from "../io/stdio";
+import { checkFramesStdin, checkFramesStdout, isTerminal } from "../io/stdio";
 import { count, perWorkerText, rates } from "./summary";
 import { checkImageOutput, checkOneImageOutput, isImageFolderOrTemplate, isImageList } from "../formats/images";
 
@@ -123,7 +123,7 @@ export default defineCommand({
     const name = checkName(args.name ?? `run-${process.pid}`);
     const heal = healable(args);
     // A resumable run at a terminal names its pipeline (there is no summary after a kill -9); scripts pass --name.
-    if (!args.name && heal === (Heal.PRODUCER | Heal.CONSUMER) && process.stderr.isTTY) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
+    if (!args.name && heal === (Heal.PRODUCER | Heal.CONSUMER) && isTerminal(2)) log.info(`run: pipeline "${name}" (if this run is killed, the same command with --resume --name ${name} continues it)`);
     num(args.quality, "quality", 1, 100);
     // An output folder holding an earlier run's frames is refused before any process starts
     // (with --resume the frames there are this run's own).
@@ -145,12 +145,12 @@ export default defineCommand({
       consumerArgs: pass(args, ["output", "out-format", "overwrite", "quality", "latency-out"]),
       stageArgs: pass(args, ["timeout", "verbose"]),
       byteMovers: byteMovers({ input: args.input, inFormat: args["in-format"], size: args.size, pixFmt: args["pix-fmt"], output: args.output, outFormat: args["out-format"] }),
-      progress: !!process.stderr.isTTY,
+      progress: isTerminal(2),
       heal,
       identity: jobIdentity(args),
       resume: args.resume,
     });
-    if (process.stderr.isTTY) process.stderr.write("\r\x1b[K");
+    if (isTerminal(2)) process.stderr.write("\r\x1b[K");
     report?.(r);
     if (r.error) printError(r.error);
     else if (consumerKilled(r)) printError(`the consumer died of signal ${r.codes.consumer - 128}: ${r.framesOut} of ${count(r.framesIn, "frame")} delivered; run again (frames after the last delivered one are lost with the pipeline)`);

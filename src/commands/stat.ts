@@ -5,7 +5,7 @@ import { renderSnapshot, snapshot, type Snapshot } from "../pipeline/ring/snapsh
 import { listPipelines, renderRows, renderWatch } from "../pipeline/ring/overview";
 import { R } from "../pipeline/layout";
 import { shmStat } from "../native/shim";
-import { writeOut } from "../io/stdio";
+import { isTerminal, writeOut } from "../io/stdio";
 import { log } from "../log";
 import { jsonArg, nameArg, sharedGroupArg, verboseArg } from "./args";
 import { count } from "./summary";
@@ -34,7 +34,7 @@ function chooseName(given: string | undefined, watch: boolean): string | undefin
 }
 
 async function watch(name: string, o: { json: boolean; sharedGroup: boolean }): Promise<void> {
-  const tty = !!process.stdout.isTTY && !o.json;
+  const tty = isTerminal(1) && !o.json;
   let p: Pipeline | undefined = openPipeline(name, { sharedGroup: o.sharedGroup });
   // A pipeline owned by a `run` is removed by it at the end: stay attached to
   // read its final state (a removed segment lives on while attached). One made

@@ -31,6 +31,7 @@ const lib = dlopen("libc.so.6", {
   lseek: { args: [i32, i64_fast, i32], returns: i64_fast },
   memcpy: { args: [ptr, ptr, u64], returns: ptr },
   poll: { args: [ptr, u64, i32], returns: i32 },
+  isatty: { args: [i32], returns: i32 },
   // ---- pipes (the bench's chains) ----
   pipe2: { args: [ptr, i32], returns: i32 },
   fcntl: { args: [i32, i32, i32], returns: i32 },
@@ -56,6 +57,7 @@ export interface Libc {
   getuid(): number;
   sched_yield(): number;
   usleep(us: number): number;
+  isatty(fd: number): number;
   read(fd: number, buf: Ptr, len: number): number;
   write(fd: number, buf: Ptr, len: number): number;
   writev(fd: number, iov: Ptr, n: number): number;
